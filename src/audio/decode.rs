@@ -1,0 +1,370 @@
+//! Streaming decode of any supported file to f32, optionally mixed to mono and resampled.
+
+use std::fs::File;
+use std::io::ErrorKind;
+use std::path::Path;
+
+use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
+use symphonia::core::errors::Error as SymError;
+use symphonia::core::formats::probe::Hint;
+use symphonia::core::formats::{FormatOptions, FormatReader, SeekMode, SeekTo, TrackType};
+use symphonia::core::io::MediaSourceStream;
+use symphonia::core::meta::MetadataOptions;
+use symphonia::core::units::Time;
+
+use super::{AudioError, MonoResampler};
+
+/// Analysis never needs more than this; longer files are refused instead of filling memory.
+pub const MAX_DECODE_SECONDS: u32 = 4 * 3600;
+
+/// A run of undecodable packets this long means the file is broken, not just glitchy.
+const MAX_CONSECUTIVE_ERRORS: u32 = 64;
+
+/// What the container says about the audio track.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamInfo {
+    pub sample_rate: u32,
+    pub channels: u16,
+    /// From the container header; `None` when it does not say.
+    pub duration_secs: Option<f64>,
+    pub codec: String,
+}
+
+pub(crate) fn sym_err(e: SymError) -> AudioError {
+    match e {
+        SymError::IoError(io) if io.kind() == ErrorKind::UnexpectedEof => {
+            AudioError::Decode("file is truncated".into())
+        }
+        SymError::IoError(io) => AudioError::Open(io.to_string()),
+        SymError::Unsupported(what) => AudioError::Unsupported(what.to_string()),
+        SymError::DecodeError(what) => AudioError::Decode(what.to_string()),
+        SymError::LimitError(what) => AudioError::Decode(format!("limit reached: {what}")),
+        other => AudioError::Decode(other.to_string()),
+    }
+}
+
+/// Opens the container and probes its format. Shared by the decoder and the tag reader.
+pub(crate) fn probe(path: &Path) -> Result<Box<dyn FormatReader + 'static>, AudioError> {
+    let file = File::open(path).map_err(|e| AudioError::Open(e.to_string()))?;
+    let mss = MediaSourceStream::new(Box::new(file), Default::default());
+    let mut hint = Hint::new();
+    if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
+        hint.with_extension(&ext.to_ascii_lowercase());
+    }
+    symphonia::default::get_probe()
+        .probe(
+            &hint,
+            mss,
+            FormatOptions::default(),
+            MetadataOptions::default(),
+        )
+        .map_err(|e| match e {
+            // A probe that finds no known container says so with Unsupported.
+            SymError::Unsupported(_) => {
+                AudioError::Unsupported("not a recognised audio container".into())
+            }
+            other => sym_err(other),
+        })
+}
+
+/// Stream info of the default audio track of an opened container.
+pub(crate) fn track_info(format: &dyn FormatReader) -> Result<(u32, StreamInfo), AudioError> {
+    let track = format
+        .default_track(TrackType::Audio)
+        .ok_or(AudioError::NoAudioTrack)?;
+    let params = track
+        .codec_params
+        .as_ref()
+        .and_then(|p| p.audio())
+        .ok_or(AudioError::NoAudioTrack)?;
+    let sample_rate = params
+        .sample_rate
+        .filter(|r| *r > 0)
+        .ok_or_else(|| AudioError::Unsupported("unknown sample rate".into()))?;
+    let channels = params
+        .channels
+        .as_ref()
+        .map(|c| c.count())
+        .unwrap_or(1)
+        .max(1) as u16;
+    let duration_secs = match (track.num_frames, track.time_base, track.duration) {
+        (Some(n), _, _) => Some(n as f64 / sample_rate as f64),
+        (None, Some(tb), Some(d)) => tb
+            .calc_time(symphonia::core::units::Timestamp::new(d.get() as i64))
+            .map(|t| t.as_secs_f64()),
+        _ => None,
+    };
+    let codec = symphonia::default::get_codecs()
+        .get_audio_decoder(params.codec)
+        .map(|d| d.codec.info.short_name.to_string())
+        .unwrap_or_else(|| format!("{:?}", params.codec));
+    Ok((
+        track.id,
+        StreamInfo {
+            sample_rate,
+            channels,
+            duration_secs,
+            codec,
+        },
+    ))
+}
+
+/// A file being decoded, chunk by chunk (one container packet at a time), so memory stays
+/// bounded whatever the file's length.
+pub struct AudioStream {
+    format: Box<dyn FormatReader + 'static>,
+    decoder: Box<dyn AudioDecoder>,
+    track_id: u32,
+    info: StreamInfo,
+    mono: bool,
+    resampler: Option<MonoResampler>,
+    out_rate: u32,
+    finished: bool,
+    consecutive_errors: u32,
+    frames_decoded: u64,
+    scratch: Vec<f32>,
+}
+
+impl AudioStream {
+    /// Native rate and channels, interleaved: what playback wants.
+    pub fn open(path: &Path) -> Result<Self, AudioError> {
+        Self::open_inner(path, false, None)
+    }
+
+    /// Mono (channel mean) at `rate` Hz (`None`: the file's rate): what analysis wants.
+    pub fn open_mono(path: &Path, rate: Option<u32>) -> Result<Self, AudioError> {
+        Self::open_inner(path, true, rate)
+    }
+
+    fn open_inner(path: &Path, mono: bool, rate: Option<u32>) -> Result<Self, AudioError> {
+        let format = probe(path)?;
+        let (track_id, info) = track_info(format.as_ref())?;
+        let params = format
+            .tracks()
+            .iter()
+            .find(|t| t.id == track_id)
+            .and_then(|t| t.codec_params.as_ref())
+            .and_then(|p| p.audio())
+            .ok_or(AudioError::NoAudioTrack)?;
+        let decoder = symphonia::default::get_codecs()
+            .make_audio_decoder(params, &AudioDecoderOptions::default())
+            .map_err(|e| match e {
+                SymError::Unsupported(w) => AudioError::Unsupported(format!("codec: {w}")),
+                other => sym_err(other),
+            })?;
+        let out_rate = rate.unwrap_or(info.sample_rate);
+        if out_rate == 0 {
+            return Err(AudioError::Resample("target rate must be > 0".into()));
+        }
+        let resampler = if out_rate != info.sample_rate {
+            if !mono {
+                return Err(AudioError::Resample(
+                    "resampling is only offered for mono output".into(),
+                ));
+            }
+            Some(MonoResampler::new(info.sample_rate, out_rate)?)
+        } else {
+            None
+        };
+        Ok(Self {
+            format,
+            decoder,
+            track_id,
+            info,
+            mono,
+            resampler,
+            out_rate,
+            finished: false,
+            consecutive_errors: 0,
+            frames_decoded: 0,
+            scratch: Vec::new(),
+        })
+    }
+
+    pub fn info(&self) -> &StreamInfo {
+        &self.info
+    }
+
+    /// Rate of the samples `next_chunk` returns.
+    pub fn output_rate(&self) -> u32 {
+        self.out_rate
+    }
+
+    /// Channels of the samples `next_chunk` returns (interleaved when > 1).
+    pub fn output_channels(&self) -> u16 {
+        if self.mono {
+            1
+        } else {
+            self.info.channels
+        }
+    }
+
+    /// Seconds of source audio decoded so far.
+    pub fn position_secs(&self) -> f64 {
+        self.frames_decoded as f64 / self.info.sample_rate as f64
+    }
+
+    /// The next piece of audio, or `None` at the end. A truncated file ends early rather than
+    /// failing; a file with no decodable audio at all is an error.
+    pub fn next_chunk(&mut self) -> Result<Option<Vec<f32>>, AudioError> {
+        loop {
+            if self.finished {
+                return Ok(None);
+            }
+            let packet = match self.format.next_packet() {
+                Ok(Some(p)) => p,
+                Ok(None) => return self.finish(),
+                Err(SymError::IoError(e)) if e.kind() == ErrorKind::UnexpectedEof => {
+                    return self.finish()
+                }
+                Err(SymError::ResetRequired) => return self.finish(),
+                Err(SymError::DecodeError(_)) => {
+                    self.note_error()?;
+                    continue;
+                }
+                Err(e) => return Err(sym_err(e)),
+            };
+            if packet.track_id != self.track_id {
+                continue;
+            }
+            let (frames, channels) = match self.decoder.decode(&packet) {
+                Ok(buf) => {
+                    let frames = buf.frames();
+                    let channels = buf.spec().channels().count().max(1);
+                    buf.copy_to_vec_interleaved::<f32>(&mut self.scratch);
+                    (frames, channels)
+                }
+                Err(SymError::DecodeError(_)) | Err(SymError::IoError(_)) => {
+                    self.note_error()?;
+                    continue;
+                }
+                Err(e) => return Err(sym_err(e)),
+            };
+            self.consecutive_errors = 0;
+            if frames == 0 {
+                continue;
+            }
+            self.frames_decoded += frames as u64;
+            if self.frames_decoded > MAX_DECODE_SECONDS as u64 * self.info.sample_rate as u64 {
+                return Err(AudioError::TooLong(MAX_DECODE_SECONDS));
+            }
+            let chunk = if self.mono && channels > 1 {
+                let scale = 1.0 / channels as f32;
+                self.scratch
+                    .chunks_exact(channels)
+                    .map(|f| f.iter().sum::<f32>() * scale)
+                    .collect()
+            } else {
+                std::mem::take(&mut self.scratch)
+            };
+            // Decoders can emit NaN/inf on corrupt frames; silence them so DSP stays sane.
+            let mut chunk = chunk;
+            for s in chunk.iter_mut() {
+                if !s.is_finite() {
+                    *s = 0.0;
+                }
+            }
+            match self.resampler.as_mut() {
+                None => return Ok(Some(chunk)),
+                Some(r) => {
+                    let mut out = Vec::with_capacity(chunk.len() * 2);
+                    r.push(&chunk, &mut out)?;
+                    if !out.is_empty() {
+                        return Ok(Some(out));
+                    }
+                }
+            }
+        }
+    }
+
+    fn note_error(&mut self) -> Result<(), AudioError> {
+        self.consecutive_errors += 1;
+        if self.consecutive_errors > MAX_CONSECUTIVE_ERRORS {
+            return Err(AudioError::Decode(format!(
+                "{MAX_CONSECUTIVE_ERRORS} consecutive undecodable packets"
+            )));
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<Option<Vec<f32>>, AudioError> {
+        self.finished = true;
+        if self.frames_decoded == 0 {
+            return Err(AudioError::Empty);
+        }
+        if let Some(r) = self.resampler.as_mut() {
+            let mut out = Vec::new();
+            r.finish(&mut out)?;
+            if !out.is_empty() {
+                return Ok(Some(out));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Jump to `secs` (playback only: not offered once resampling state is involved).
+    pub fn seek(&mut self, secs: f64) -> Result<f64, AudioError> {
+        if self.resampler.is_some() {
+            return Err(AudioError::Resample(
+                "cannot seek a resampled stream".into(),
+            ));
+        }
+        let time = Time::try_from_secs_f64(secs.max(0.0))
+            .ok_or_else(|| AudioError::Decode("bad seek time".into()))?;
+        let seeked = self
+            .format
+            .seek(
+                SeekMode::Coarse,
+                SeekTo::Time {
+                    time,
+                    track_id: Some(self.track_id),
+                },
+            )
+            .map_err(sym_err)?;
+        self.decoder.reset();
+        self.finished = false;
+        let frames = seeked.actual_ts.get().max(0) as u64;
+        self.frames_decoded = frames;
+        Ok(frames as f64 / self.info.sample_rate as f64)
+    }
+}
+
+/// A whole file decoded to mono.
+#[derive(Debug, Clone)]
+pub struct Decoded {
+    pub samples: Vec<f32>,
+    pub sample_rate: u32,
+    pub info: StreamInfo,
+}
+
+impl Decoded {
+    pub fn duration_secs(&self) -> f64 {
+        self.samples.len() as f64 / self.sample_rate as f64
+    }
+}
+
+/// Decodes up to `max_secs` seconds (all when `None`) of a file to mono at `rate`.
+pub fn decode_mono(
+    path: &Path,
+    rate: Option<u32>,
+    max_secs: Option<f64>,
+) -> Result<Decoded, AudioError> {
+    let mut stream = AudioStream::open_mono(path, rate)?;
+    let out_rate = stream.output_rate();
+    let cap = max_secs.map(|s| (s * out_rate as f64).ceil() as usize);
+    let mut samples = Vec::new();
+    while let Some(chunk) = stream.next_chunk()? {
+        samples.extend_from_slice(&chunk);
+        if let Some(cap) = cap {
+            if samples.len() >= cap {
+                samples.truncate(cap);
+                break;
+            }
+        }
+    }
+    Ok(Decoded {
+        samples,
+        sample_rate: out_rate,
+        info: stream.info().clone(),
+    })
+}

@@ -1,0 +1,11 @@
+//! The music library: walking folders, reading tags, and the SQLite store.
+
+mod scan;
+mod store;
+mod tags;
+
+pub use scan::{scan, ScanOptions, ScanReport};
+pub use store::{
+    default_db_path, FileStatus, Library, LibraryCounts, StoreError, TrackRow, SCHEMA_VERSION,
+};
+pub use tags::{read_tags, TrackTags};

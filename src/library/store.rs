@@ -1,0 +1,479 @@
+//! The library database: SQLite in WAL mode, schema migrations under `PRAGMA user_version`,
+//! every write in a transaction, so a kill at any moment leaves a consistent file.
+
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde::Serialize;
+
+use super::TrackTags;
+
+/// Numbered migrations; migration `i` moves the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: tracks and the failures of files that could not be read.
+    r#"
+    CREATE TABLE tracks (
+        id           INTEGER PRIMARY KEY,
+        path         BLOB    NOT NULL UNIQUE,   -- raw file-name bytes: names need not be UTF-8
+        size         INTEGER NOT NULL,
+        mtime_ns     INTEGER NOT NULL,
+        fingerprint  INTEGER,                   -- head/tail hash, to recognise moved files
+        status       TEXT    NOT NULL CHECK (status IN ('ok', 'failed', 'unsupported')),
+        error        TEXT,
+        title        TEXT,
+        artist       TEXT,
+        album        TEXT,
+        album_artist TEXT,
+        track_no     INTEGER,
+        year         INTEGER,
+        genre        TEXT,
+        duration_s   REAL,
+        codec        TEXT,
+        sample_rate  INTEGER,
+        channels     INTEGER,
+        added_at     INTEGER NOT NULL,
+        updated_at   INTEGER NOT NULL
+    );
+    CREATE INDEX tracks_fingerprint ON tracks (fingerprint, size);
+    CREATE INDEX tracks_status ON tracks (status);
+    "#,
+];
+
+/// Schema version this build writes.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sql(String),
+    #[error("database {path} has schema version {found}, newer than this Valence ({supported}); upgrade Valence")]
+    TooNew {
+        path: String,
+        found: u32,
+        supported: u32,
+    },
+    #[error("cannot create database folder {0}: {1}")]
+    Folder(String, String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Sql(e.to_string())
+    }
+}
+
+/// Where the library lives: `--db`, else `$VALENCE_DB`, else the XDG data dir.
+pub fn default_db_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("VALENCE_DB").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    match directories::ProjectDirs::from("org", "valence", "valence") {
+        Some(d) => d.data_dir().join("library.sqlite3"),
+        None => PathBuf::from("valence-library.sqlite3"),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileStatus {
+    Ok,
+    Failed,
+    Unsupported,
+}
+
+impl FileStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            FileStatus::Ok => "ok",
+            FileStatus::Failed => "failed",
+            FileStatus::Unsupported => "unsupported",
+        }
+    }
+    fn parse(s: &str) -> FileStatus {
+        match s {
+            "ok" => FileStatus::Ok,
+            "unsupported" => FileStatus::Unsupported,
+            _ => FileStatus::Failed,
+        }
+    }
+}
+
+/// One file of the library as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrackRow {
+    pub id: i64,
+    #[serde(serialize_with = "ser_path")]
+    pub path: PathBuf,
+    pub status: FileStatus,
+    pub error: Option<String>,
+    pub title: Option<String>,
+    pub artist: Option<String>,
+    pub album: Option<String>,
+    pub album_artist: Option<String>,
+    pub track_no: Option<u32>,
+    pub year: Option<i32>,
+    pub genre: Option<String>,
+    pub duration_secs: Option<f64>,
+    pub codec: Option<String>,
+    pub size: u64,
+}
+
+fn ser_path<S: serde::Serializer>(p: &Path, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&p.to_string_lossy())
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LibraryCounts {
+    pub tracks: u64,
+    pub failed: u64,
+    pub unsupported: u64,
+    /// Tracks with a current analysis result (0 until the analysis engine lands).
+    pub analysed: u64,
+}
+
+/// What the scanner knows of a stored file without opening it.
+#[derive(Debug, Clone)]
+pub(crate) struct KnownFile {
+    pub id: i64,
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub fingerprint: Option<i64>,
+}
+
+/// A scanned file to insert or update.
+#[derive(Debug, Clone)]
+pub(crate) struct FileRecord {
+    pub path: PathBuf,
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub fingerprint: Option<i64>,
+    pub outcome: Result<TrackTags, (FileStatus, String)>,
+}
+
+pub struct Library {
+    conn: Connection,
+    path: PathBuf,
+}
+
+pub(crate) fn path_bytes(p: &Path) -> &[u8] {
+    p.as_os_str().as_bytes()
+}
+
+fn bytes_path(b: Vec<u8>) -> PathBuf {
+    PathBuf::from(std::ffi::OsString::from_vec(b))
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl Library {
+    /// Opens (creating if needed) and migrates the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Folder(dir.display().to_string(), e.to_string()))?;
+        }
+        let conn = Connection::open(path)?;
+        Self::init(conn, path.to_path_buf())
+    }
+
+    /// A private in-memory library (tests, benches).
+    pub fn open_in_memory() -> Result<Self, StoreError> {
+        Self::init(Connection::open_in_memory()?, PathBuf::from(":memory:"))
+    }
+
+    fn init(mut conn: Connection, path: PathBuf) -> Result<Self, StoreError> {
+        conn.busy_timeout(Duration::from_secs(10))?;
+        // WAL: readers (the GUI) never block the writer (the scanner/analyser), and a crash
+        // mid-transaction rolls back cleanly. NORMAL sync is durable across app crashes.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        migrate(&mut conn, &path)?;
+        Ok(Self { conn, path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn schema_version(&self) -> Result<u32, StoreError> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    /// Stored files whose path lies under `root` (by path bytes, on a component boundary).
+    pub(crate) fn known_under(&self, root: &Path) -> Result<Vec<(PathBuf, KnownFile)>, StoreError> {
+        let mut prefix = path_bytes(root).to_vec();
+        if !prefix.ends_with(b"/") {
+            prefix.push(b'/');
+        }
+        // BLOB range query: every path that starts with `prefix`.
+        let mut upper = prefix.clone();
+        if let Some(last) = upper.last_mut() {
+            *last += 1; // '/' + 1 = '0': exclusive upper bound of the prefix range
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, path, size, mtime_ns, fingerprint FROM tracks WHERE path >= ?1 AND path < ?2",
+        )?;
+        let rows = stmt.query_map(params![prefix, upper], |r| {
+            Ok((
+                bytes_path(r.get(1)?),
+                KnownFile {
+                    id: r.get(0)?,
+                    size: r.get::<_, i64>(2)? as u64,
+                    mtime_ns: r.get(3)?,
+                    fingerprint: r.get(4)?,
+                },
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Inserts or updates scanned files in one transaction; `moves` first re-point existing
+    /// rows at their new paths, so a moved file keeps its id (and later its analysis).
+    pub(crate) fn write_batch(
+        &mut self,
+        moves: &[(i64, PathBuf)],
+        files: &[FileRecord],
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        for (id, path) in moves {
+            tx.execute(
+                "UPDATE tracks SET path = ?2 WHERE id = ?1",
+                params![id, path_bytes(path)],
+            )?;
+        }
+        for f in files {
+            upsert_one(&tx, f)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Forgets files that are gone from disk.
+    pub(crate) fn delete_tracks(&mut self, ids: &[i64]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        for id in ids {
+            tx.execute("DELETE FROM tracks WHERE id = ?1", params![id])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Playable tracks, ordered for display.
+    pub fn tracks(&self) -> Result<Vec<TrackRow>, StoreError> {
+        self.query_rows("WHERE status = 'ok' ORDER BY artist COLLATE NOCASE, album COLLATE NOCASE, track_no, title COLLATE NOCASE")
+    }
+
+    /// Files that could not be read, with their reasons.
+    pub fn failures(&self) -> Result<Vec<TrackRow>, StoreError> {
+        self.query_rows("WHERE status != 'ok' ORDER BY path")
+    }
+
+    pub fn track(&self, id: i64) -> Result<Option<TrackRow>, StoreError> {
+        Ok(self
+            .query_rows(&format!("WHERE id = {id}"))?
+            .into_iter()
+            .next())
+    }
+
+    pub fn track_by_path(&self, path: &Path) -> Result<Option<TrackRow>, StoreError> {
+        let id: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT id FROM tracks WHERE path = ?1",
+                params![path_bytes(path)],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match id {
+            Some(id) => self.track(id),
+            None => Ok(None),
+        }
+    }
+
+    fn query_rows(&self, tail: &str) -> Result<Vec<TrackRow>, StoreError> {
+        let sql = format!(
+            "SELECT id, path, status, error, title, artist, album, album_artist, track_no, year, \
+             genre, duration_s, codec, size FROM tracks {tail}"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map([], |r| {
+            Ok(TrackRow {
+                id: r.get(0)?,
+                path: bytes_path(r.get(1)?),
+                status: FileStatus::parse(&r.get::<_, String>(2)?),
+                error: r.get(3)?,
+                title: r.get(4)?,
+                artist: r.get(5)?,
+                album: r.get(6)?,
+                album_artist: r.get(7)?,
+                track_no: r.get(8)?,
+                year: r.get(9)?,
+                genre: r.get(10)?,
+                duration_secs: r.get(11)?,
+                codec: r.get(12)?,
+                size: r.get::<_, i64>(13)? as u64,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn counts(&self) -> Result<LibraryCounts, StoreError> {
+        let mut c = LibraryCounts::default();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT status, COUNT(*) FROM tracks GROUP BY status")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        for row in rows {
+            let (status, n) = row?;
+            match FileStatus::parse(&status) {
+                FileStatus::Ok => c.tracks = n as u64,
+                FileStatus::Failed => c.failed = n as u64,
+                FileStatus::Unsupported => c.unsupported = n as u64,
+            }
+        }
+        Ok(c)
+    }
+}
+
+fn upsert_one(tx: &Transaction<'_>, f: &FileRecord) -> Result<(), StoreError> {
+    let now = now_secs();
+    let (status, error, t) = match &f.outcome {
+        Ok(t) => (FileStatus::Ok, None, t.clone()),
+        Err((status, e)) => (*status, Some(e.as_str()), TrackTags::default()),
+    };
+    tx.execute(
+        "INSERT INTO tracks (path, size, mtime_ns, fingerprint, status, error, title, artist, album,
+            album_artist, track_no, year, genre, duration_s, codec, sample_rate, channels,
+            added_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18)
+         ON CONFLICT (path) DO UPDATE SET
+            size = excluded.size, mtime_ns = excluded.mtime_ns, fingerprint = excluded.fingerprint,
+            status = excluded.status, error = excluded.error, title = excluded.title,
+            artist = excluded.artist, album = excluded.album, album_artist = excluded.album_artist,
+            track_no = excluded.track_no, year = excluded.year, genre = excluded.genre,
+            duration_s = excluded.duration_s, codec = excluded.codec,
+            sample_rate = excluded.sample_rate, channels = excluded.channels,
+            updated_at = excluded.updated_at",
+        params![
+            path_bytes(&f.path),
+            f.size as i64,
+            f.mtime_ns,
+            f.fingerprint,
+            status.as_str(),
+            error,
+            t.title,
+            t.artist,
+            t.album,
+            t.album_artist,
+            t.track_no,
+            t.year,
+            t.genre,
+            t.duration_secs,
+            t.codec,
+            t.sample_rate,
+            t.channels,
+            now,
+        ],
+    )?;
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let found: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::TooNew {
+            path: path.display().to_string(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        // Each migration and its version bump commit together, or not at all.
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as u32)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_fresh_and_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a/b/lib.sqlite3");
+        let lib = Library::open(&p).unwrap();
+        assert_eq!(lib.schema_version().unwrap(), SCHEMA_VERSION);
+        drop(lib);
+        let lib = Library::open(&p).unwrap();
+        assert_eq!(lib.schema_version().unwrap(), SCHEMA_VERSION);
+        let mode: String = lib
+            .conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn refuses_newer_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("lib.sqlite3");
+        {
+            let c = Connection::open(&p).unwrap();
+            c.pragma_update(None, "user_version", SCHEMA_VERSION + 5)
+                .unwrap();
+        }
+        match Library::open(&p) {
+            Err(StoreError::TooNew { found, .. }) => assert_eq!(found, SCHEMA_VERSION + 5),
+            other => panic!("expected TooNew, got {:?}", other.err()),
+        }
+    }
+
+    #[test]
+    fn prefix_query_respects_component_boundary() {
+        let mut lib = Library::open_in_memory().unwrap();
+        let rec = |p: &str| FileRecord {
+            path: PathBuf::from(p),
+            size: 1,
+            mtime_ns: 1,
+            fingerprint: None,
+            outcome: Ok(TrackTags::default()),
+        };
+        lib.write_batch(
+            &[],
+            &[
+                rec("/music/a.mp3"),
+                rec("/music2/b.mp3"),
+                rec("/music/x/c.mp3"),
+            ],
+        )
+        .unwrap();
+        let mut under: Vec<_> = lib
+            .known_under(Path::new("/music"))
+            .unwrap()
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
+        under.sort();
+        assert_eq!(
+            under,
+            vec![
+                PathBuf::from("/music/a.mp3"),
+                PathBuf::from("/music/x/c.mp3")
+            ]
+        );
+    }
+}

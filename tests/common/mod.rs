@@ -1,0 +1,134 @@
+//! Test fixtures, synthesised by test code: WAV written here, other formats encoded from it
+//! with ffmpeg (installed by `libtorch-setup/setup.sh --with-test-deps`).
+#![allow(dead_code)]
+
+use std::f32::consts::PI;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Writes 16-bit PCM WAV: `channels` copies of a sine at `freq` Hz.
+pub fn write_sine_wav(path: &Path, freq: f32, secs: f32, rate: u32, channels: u16) {
+    let n = (secs * rate as f32).round() as usize;
+    let mut samples = Vec::with_capacity(n * channels as usize);
+    for i in 0..n {
+        let v = (2.0 * PI * freq * i as f32 / rate as f32).sin() * 0.5;
+        for _ in 0..channels {
+            samples.push((v * 32767.0) as i16);
+        }
+    }
+    write_wav_i16(path, &samples, rate, channels);
+}
+
+pub fn write_wav_i16(path: &Path, samples: &[i16], rate: u32, channels: u16) {
+    let data_len = (samples.len() * 2) as u32;
+    let mut b = Vec::with_capacity(44 + data_len as usize);
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36 + data_len).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&16u32.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&channels.to_le_bytes());
+    b.extend_from_slice(&rate.to_le_bytes());
+    b.extend_from_slice(&(rate * channels as u32 * 2).to_le_bytes());
+    b.extend_from_slice(&(channels * 2).to_le_bytes());
+    b.extend_from_slice(&16u16.to_le_bytes());
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&data_len.to_le_bytes());
+    for s in samples {
+        b.extend_from_slice(&s.to_le_bytes());
+    }
+    std::fs::write(path, b).expect("write wav");
+}
+
+/// Every format Valence supports: (file extension, ffmpeg codec arguments, label).
+pub const FORMATS: &[(&str, &[&str], &str)] = &[
+    ("wav", &["-c:a", "pcm_s16le"], "wav"),
+    ("mp3", &["-c:a", "libmp3lame", "-b:a", "128k"], "mp3"),
+    ("flac", &["-c:a", "flac"], "flac"),
+    ("ogg", &["-c:a", "libvorbis", "-q:a", "4"], "vorbis"),
+    ("m4a", &["-c:a", "aac", "-b:a", "128k"], "aac"),
+    ("m4a", &["-c:a", "alac"], "alac"),
+];
+
+pub struct Tags<'a> {
+    pub title: &'a str,
+    pub artist: &'a str,
+    pub album: &'a str,
+    pub track: u32,
+    pub year: i32,
+    pub genre: &'a str,
+}
+
+fn ffmpeg() -> &'static str {
+    if Command::new("ffmpeg").arg("-version").output().is_err() {
+        panic!("ffmpeg is missing: run `libtorch-setup/setup.sh --with-test-deps` (installs it)");
+    }
+    "ffmpeg"
+}
+
+/// Encodes `wav` to `out` with `codec` args and optional tags.
+pub fn encode(wav: &Path, out: &Path, codec: &[&str], tags: Option<&Tags<'_>>) {
+    let mut cmd = Command::new(ffmpeg());
+    cmd.args(["-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i"])
+        .arg(wav)
+        .args(codec);
+    if let Some(t) = tags {
+        for (k, v) in [
+            ("title", t.title.to_string()),
+            ("artist", t.artist.to_string()),
+            ("album", t.album.to_string()),
+            ("track", t.track.to_string()),
+            ("date", t.year.to_string()),
+            ("genre", t.genre.to_string()),
+        ] {
+            cmd.arg("-metadata").arg(format!("{k}={v}"));
+        }
+    }
+    let status = cmd.arg(out).status().expect("run ffmpeg");
+    assert!(status.success(), "ffmpeg failed for {}", out.display());
+}
+
+/// A sine in `fmt_index`'s format at `dir/name`.
+pub fn sine_file(
+    dir: &Path,
+    name: &str,
+    fmt_index: usize,
+    freq: f32,
+    secs: f32,
+    rate: u32,
+    tags: Option<&Tags<'_>>,
+) -> PathBuf {
+    let wav = dir.join(format!(".{name}.src.wav"));
+    write_sine_wav(&wav, freq, secs, rate, 2);
+    let (ext, codec, _) = FORMATS[fmt_index];
+    let out = dir.join(format!("{name}.{ext}"));
+    encode(&wav, &out, codec, tags);
+    std::fs::remove_file(&wav).ok();
+    out
+}
+
+/// Frequency of the strongest FFT bin (Hann window) of `x` at `rate`.
+pub fn peak_frequency(x: &[f32], rate: u32) -> f32 {
+    use rustfft::num_complex::Complex;
+    let n = x.len().next_power_of_two().min(1 << 18);
+    let take = x.len().min(n);
+    let mut buf: Vec<Complex<f32>> = (0..n)
+        .map(|i| {
+            if i < take {
+                let w = 0.5 - 0.5 * (2.0 * PI * i as f32 / take as f32).cos();
+                Complex::new(x[i] * w, 0.0)
+            } else {
+                Complex::new(0.0, 0.0)
+            }
+        })
+        .collect();
+    rustfft::FftPlanner::new()
+        .plan_fft_forward(n)
+        .process(&mut buf);
+    let (k, _) = buf[..n / 2]
+        .iter()
+        .enumerate()
+        .map(|(k, c)| (k, c.norm_sqr()))
+        .fold((0, 0.0), |a, b| if b.1 > a.1 { b } else { a });
+    k as f32 * rate as f32 / n as f32
+}
