@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
 use crate::library::{default_db_path, scan, Library, ScanOptions, TrackRow};
+use crate::model::device::DeviceChoice;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -45,12 +46,51 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Top music tags (MSD-musicnn) per 3-s segment and for the whole track.
+    Tags {
+        file: PathBuf,
+        /// How many tags to show.
+        #[arg(long, default_value_t = 5)]
+        top: usize,
+        #[arg(long)]
+        json: bool,
+        #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+        device: DeviceChoice,
+    },
+    /// Draw a file's spectrogram as a PNG (log-mel, magma; time and frequency extent are
+    /// printed and stored in the PNG's text chunks).
+    Spectrogram {
+        file: PathBuf,
+        #[arg(short, long, value_name = "PNG")]
+        output: PathBuf,
+        /// Linear-frequency STFT instead of mel bands.
+        #[arg(long)]
+        linear: bool,
+        /// Mel bands (picture height) for the mel picture.
+        #[arg(long, default_value_t = 128)]
+        mels: usize,
+        /// Samples per pixel column at 22,050 Hz (512 = 23 ms).
+        #[arg(long, default_value_t = 512)]
+        hop: usize,
+        /// Only the first N seconds.
+        #[arg(long, value_name = "N")]
+        max_seconds: Option<f64>,
+        #[arg(long)]
+        viridis: bool,
+    },
 }
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // `valence list | head` closing the pipe is not an error.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("valence: error: {e:#}");
             ExitCode::FAILURE
@@ -72,6 +112,75 @@ pub fn run(cli: Cli) -> Result<()> {
     };
     let mut out = std::io::stdout().lock();
     match command {
+        Command::Tags {
+            file,
+            top,
+            json,
+            device,
+        } => {
+            let device = crate::model::device::resolve(device)?;
+            let tagger = crate::model::tagger::Tagger::load(device)?;
+            let result = tagger.tag_file(&file)?;
+            if json {
+                serde_json::to_writer_pretty(&mut out, &result.to_json(top))?;
+                writeln!(out)?;
+            } else {
+                let fmt = |scores: &[f32]| {
+                    result
+                        .top(scores, top)
+                        .iter()
+                        .map(|(name, p)| format!("{name} {p:.2}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                writeln!(out, "track: {}", fmt(&result.track))?;
+                for (i, seg) in result.segments.iter().enumerate() {
+                    let t0 = i as f64 * result.segment_secs;
+                    writeln!(out, "{:>7.1} s  {}", t0, fmt(seg))?;
+                }
+            }
+        }
+        Command::Spectrogram {
+            file,
+            output,
+            linear,
+            mels,
+            hop,
+            max_seconds,
+            viridis,
+        } => {
+            use crate::features::{render_png, Colormap, SpectrogramKind, SpectrogramOptions};
+            const RATE: u32 = 22050;
+            let audio = crate::audio::decode_mono(&file, Some(RATE), max_seconds)
+                .with_context(|| format!("decoding {}", file.display()))?;
+            let opts = SpectrogramOptions {
+                kind: if linear {
+                    SpectrogramKind::LogStft
+                } else {
+                    SpectrogramKind::LogMel { n_mels: mels }
+                },
+                hop,
+                colormap: if viridis {
+                    Colormap::Viridis
+                } else {
+                    Colormap::Magma
+                },
+                ..Default::default()
+            };
+            let extent = render_png(&audio.samples, RATE, &opts, &output)
+                .with_context(|| format!("drawing {}", output.display()))?;
+            writeln!(
+                out,
+                "{}: {}x{} px, 0-{:.2} s, {:.0}-{:.0} Hz ({} scale)",
+                output.display(),
+                extent.width,
+                extent.height,
+                extent.duration_s,
+                extent.min_hz,
+                extent.max_hz,
+                extent.frequency_scale
+            )?;
+        }
         Command::Scan { dirs, jobs, json } => {
             let mut lib = open_library(cli.db)?;
             let opts = ScanOptions {

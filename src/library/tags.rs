@@ -45,7 +45,6 @@ pub fn read_tags(path: &Path) -> Result<TrackTags, AudioError> {
     if let Some(rev) = meta.current() {
         apply_revision(&mut tags, rev);
     }
-    drop(meta);
     check_first_packet(format.as_mut(), track_id)?;
     if tags.title.is_none() && is_wav(path) {
         apply_riff_info(&mut tags, path);
@@ -109,20 +108,14 @@ fn parse_info(tags: &mut TrackTags, mut b: &[u8]) {
             b"IART" => set(&mut tags.artist, &v),
             b"IPRD" => set(&mut tags.album, &v),
             b"IGNR" => set(&mut tags.genre, &v),
-            b"ICRD" => {
-                if tags.year.is_none() {
-                    tags.year = parse_year(&v);
-                }
-            }
-            b"ITRK" | b"IPRT" => {
-                if tags.track_no.is_none() {
-                    tags.track_no = v
-                        .trim()
-                        .trim_matches('\0')
-                        .split('/')
-                        .next()
-                        .and_then(|n| n.trim().parse().ok());
-                }
+            b"ICRD" if tags.year.is_none() => tags.year = parse_year(&v),
+            b"ITRK" | b"IPRT" if tags.track_no.is_none() => {
+                tags.track_no = v
+                    .trim()
+                    .trim_matches('\0')
+                    .split('/')
+                    .next()
+                    .and_then(|n| n.trim().parse().ok());
             }
             _ => {}
         }
@@ -200,22 +193,20 @@ fn apply_revision(tags: &mut TrackTags, rev: &MetadataRevision) {
             StandardTag::Album(v) => set(&mut tags.album, v),
             StandardTag::AlbumArtist(v) => set(&mut tags.album_artist, v),
             StandardTag::Genre(v) => set(&mut tags.genre, v),
-            StandardTag::TrackNumber(n) => {
-                if tags.track_no.is_none() && *n > 0 && *n < 100_000 {
-                    tags.track_no = Some(*n as u32);
-                }
+            StandardTag::TrackNumber(n) if tags.track_no.is_none() && *n > 0 && *n < 100_000 => {
+                tags.track_no = Some(*n as u32);
             }
-            StandardTag::ReleaseYear(y) | StandardTag::RecordingYear(y) => {
-                if tags.year.is_none() && *y > 0 {
-                    tags.year = Some(*y as i32);
-                }
+            StandardTag::ReleaseYear(y) | StandardTag::RecordingYear(y)
+                if tags.year.is_none() && *y > 0 =>
+            {
+                tags.year = Some(*y as i32);
             }
             StandardTag::ReleaseDate(d)
             | StandardTag::RecordingDate(d)
-            | StandardTag::OriginalReleaseDate(d) => {
-                if tags.year.is_none() {
-                    tags.year = parse_year(d);
-                }
+            | StandardTag::OriginalReleaseDate(d)
+                if tags.year.is_none() =>
+            {
+                tags.year = parse_year(d);
             }
             _ => {}
         }

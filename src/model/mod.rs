@@ -1,3 +1,9 @@
 //! Neural networks: device selection now; musicnn and the emotion model as they land.
 
+pub mod assets;
 pub mod device;
+pub mod folds;
+pub mod manifest;
+pub mod metrics;
+pub mod musicnn;
+pub mod tagger;

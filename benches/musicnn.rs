@@ -1,0 +1,47 @@
+//! MSD-musicnn CPU throughput (patches/s) at batch 1 and batch 32.
+//!
+//! `cargo bench --bench musicnn` (set `VALENCE_REPO` to find the weights from
+//! another crate root). Each patch is 3 s of audio (187 frames x 96 mels).
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use tch::{Device, Kind, Tensor};
+use valence::model::musicnn::{Musicnn, N_FRAMES, N_MELS};
+
+fn weights_path() -> PathBuf {
+    std::env::var_os("VALENCE_REPO")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+        .join("assets/models/msd_musicnn.safetensors")
+}
+
+fn bench(c: &mut Criterion) {
+    let path = weights_path();
+    let model = match Musicnn::load(&path, Device::Cpu) {
+        Ok(m) => m,
+        Err(e) => panic!("cannot load {}: {e}", path.display()),
+    };
+    tch::manual_seed(0);
+    let mut group = c.benchmark_group("musicnn_cpu");
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_secs(2));
+    group.measurement_time(Duration::from_secs(20));
+    for batch in [1i64, 32] {
+        // Plausible log-mel values (0..~4).
+        let x = Tensor::rand(
+            [batch, N_FRAMES as i64, N_MELS as i64],
+            (Kind::Float, Device::Cpu),
+        ) * 3.0;
+        group.throughput(Throughput::Elements(batch as u64));
+        group.bench_function(format!("batch_{batch}"), |b| {
+            b.iter(|| black_box(model.forward(black_box(&x))))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Regenerates assets/models/msd_musicnn.safetensors and tests/golden/musicnn/synth.safetensors
+# from the MSD_musicnn checkpoint in the PyPI musicnn 0.1.0 wheel, using TensorFlow as the
+# reference. Needs network access to PyPI the first time (venv outside the repo).
+#
+#   tools/musicnn/regen.sh                 # weights + synthesised golden set
+#   tools/musicnn/regen.sh golden --patches rust_patches.npy --name rust_features
+#                                          # add a golden set from external patches
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+venv="${VALENCE_TFREF_VENV:-$HOME/.cache/valence/tfref}"
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import tensorflow, librosa, safetensors, musicnn" 2>/dev/null; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q "tensorflow-cpu==2.21.*" numpy safetensors librosa
+    # musicnn pins ancient numpy/tensorflow; only its checkpoint files and tag list are used.
+    "$venv/bin/pip" install -q --no-deps musicnn==0.1.0
+fi
+exec nice -n 10 "$venv/bin/python" "$here/convert_musicnn.py" "$@"
