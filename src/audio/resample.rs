@@ -66,7 +66,8 @@ impl MonoResampler {
             / self.in_rate as u128;
         let expected = expected as u64;
         let pending = std::mem::take(&mut self.pending);
-        let mut first = Some(pending);
+        // rubato treats an empty input slice as an inactive channel and errors: pass None.
+        let mut first = Some(pending).filter(|p| !p.is_empty());
         // A few partial calls push the delayed samples out of the filter.
         let mut guard = 0;
         while self.frames_out < expected && guard < 64 {
@@ -97,5 +98,22 @@ impl MonoResampler {
         self.to_skip -= skip;
         out.extend_from_slice(&produced[skip..]);
         self.frames_out += (produced.len() - skip) as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_chunk_multiple_and_empty_input_finish_cleanly() {
+        for n in [0usize, 1, CHUNK, 3 * CHUNK, 3 * CHUNK + 17] {
+            let mut r = MonoResampler::new(22050, 16000).unwrap();
+            let mut out = Vec::new();
+            r.push(&vec![0.25; n], &mut out).unwrap();
+            r.finish(&mut out).unwrap();
+            let expected = (n as f64 * 16000.0 / 22050.0).round() as usize;
+            assert_eq!(out.len(), expected, "n = {n}");
+        }
     }
 }

@@ -9,6 +9,8 @@ use clap::{Parser, Subcommand};
 
 use crate::library::{default_db_path, scan, Library, ScanOptions, TrackRow};
 use crate::model::device::DeviceChoice;
+use crate::model::emotion::Arch;
+use crate::model::segments::FeatureSet;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -57,6 +59,51 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
         device: DeviceChoice,
     },
+    /// Train the emotion model with artist-grouped cross-validation, then on all rows.
+    Train {
+        /// CSV with columns path, quadrant, artist [, valence, arousal, title].
+        #[arg(long)]
+        manifest: PathBuf,
+        /// Default: what validated best on the 4Q data (see assets/models/MODEL_CARD.md).
+        #[arg(long, value_enum, default_value_t = Arch::Attn)]
+        arch: Arch,
+        #[arg(long, value_enum, default_value_t = FeatureSet::All)]
+        features: FeatureSet,
+        /// Cross-validation folds (0: skip cross-validation).
+        #[arg(long, default_value_t = 5)]
+        folds: usize,
+        /// Epochs (the final model uses the median best epoch of the folds).
+        #[arg(long, default_value_t = 40)]
+        epochs: usize,
+        #[arg(long)]
+        no_augment: bool,
+        #[arg(long, default_value_t = 0.0)]
+        label_smoothing: f64,
+        #[arg(long, default_value_t = 0.3)]
+        dropout: f64,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Also cross-validate the comparison set (architectures x feature sets).
+        #[arg(long)]
+        ablation: bool,
+        /// Output folder: report.json, report.md, and the model (config.json, weights).
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+        device: DeviceChoice,
+    },
+    /// Evaluate a trained model on a labelled manifest.
+    Evaluate {
+        /// Model folder (default: the shipped model).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        #[arg(long)]
+        manifest: PathBuf,
+        #[arg(long)]
+        json: bool,
+        #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+        device: DeviceChoice,
+    },
     /// Draw a file's spectrogram as a PNG (log-mel, magma; time and frequency extent are
     /// printed and stored in the PNG's text chunks).
     Spectrogram {
@@ -79,6 +126,8 @@ pub enum Command {
         viridis: bool,
     },
 }
+
+mod train;
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -112,6 +161,41 @@ pub fn run(cli: Cli) -> Result<()> {
     };
     let mut out = std::io::stdout().lock();
     match command {
+        Command::Train {
+            manifest,
+            arch,
+            features,
+            folds,
+            epochs,
+            no_augment,
+            label_smoothing,
+            dropout,
+            seed,
+            ablation,
+            out: out_dir,
+            device,
+        } => {
+            let opts = crate::model::train::TrainOptions {
+                arch,
+                features,
+                epochs,
+                augment: !no_augment,
+                label_smoothing,
+                dropout,
+                seed,
+                ..Default::default()
+            };
+            let command = std::env::args().collect::<Vec<_>>().join(" ");
+            train::run_train(&manifest, opts, folds, ablation, &out_dir, device, &command)?;
+        }
+        Command::Evaluate {
+            model,
+            manifest,
+            json,
+            device,
+        } => {
+            train::run_evaluate(model.as_deref(), &manifest, json, device, &mut out)?;
+        }
         Command::Tags {
             file,
             top,

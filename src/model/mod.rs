@@ -2,8 +2,11 @@
 
 pub mod assets;
 pub mod device;
+pub mod emotion;
 pub mod folds;
 pub mod manifest;
 pub mod metrics;
 pub mod musicnn;
+pub mod segments;
 pub mod tagger;
+pub mod train;

@@ -1,0 +1,420 @@
+//! The emotion model: per-segment inputs (see `segments`) -> per-segment and per-track
+//! quadrant probabilities, valence and arousal.
+//!
+//! Architectures (`Arch`), all with the same outputs so they are interchangeable:
+//! - `logreg`: one linear layer on each segment; the track reads the mean segment.
+//! - `attn`: a per-segment MLP and attention pooling over segments.
+//! - `bigru_attn` (seed 000): a per-segment projection, a bidirectional GRU over the segment
+//!   sequence, multi-head scaled dot-product self-attention (residual + layer norm), then
+//!   attention pooling for the track.
+//!
+//! Valence and arousal: the head emits a logit z per axis; the value is `tanh(z / 2)` =
+//! `2 P(axis > 0) - 1`, in [-1, 1]. With quadrant labels only, z is trained on the sign
+//! (binary cross-entropy); with real values in the manifest, the value is regressed.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use tch::nn::{self, Module, RNN};
+use tch::{Device, Kind, Tensor};
+
+use super::segments::{FeatureSet, SegmentFeatures};
+
+/// Bumped whenever the model's outputs can change (new weights or architecture); stored with
+/// every analysis result so stale ones are recomputed.
+pub const EMOTION_ASSET_DIR: &str = "models/emotion";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Arch {
+    Logreg,
+    Attn,
+    BigruAttn,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EmotionConfig {
+    pub arch: Arch,
+    pub features: FeatureSet,
+    pub hidden: i64,
+    pub heads: i64,
+    pub dropout: f64,
+    /// Per-dimension standardisation fitted on the training set.
+    pub mean: Vec<f32>,
+    pub std: Vec<f32>,
+    /// Model version string, e.g. "emotion-1".
+    pub version: String,
+    pub features_version: u32,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum EmotionError {
+    #[error("emotion model: {0}")]
+    Load(String),
+    #[error("emotion model: {0}")]
+    Torch(String),
+    #[error("emotion model: track has no segments")]
+    NoSegments,
+}
+
+impl From<tch::TchError> for EmotionError {
+    fn from(e: tch::TchError) -> Self {
+        EmotionError::Torch(e.to_string())
+    }
+}
+
+/// Network outputs for a batch: logits and VA logits, per track and per segment.
+pub struct Outputs {
+    pub track_logits: Tensor,
+    pub track_va: Tensor,
+    pub seg_logits: Tensor,
+    pub seg_va: Tensor,
+}
+
+pub struct EmotionNet {
+    heads: i64,
+    dropout: f64,
+    proj: Option<nn::Linear>,
+    gru: Option<nn::GRU>,
+    q: Option<nn::Linear>,
+    k: Option<nn::Linear>,
+    v: Option<nn::Linear>,
+    o: Option<nn::Linear>,
+    ln: Option<nn::LayerNorm>,
+    pool: Option<nn::Linear>,
+    cls: nn::Linear,
+    va: nn::Linear,
+}
+
+impl EmotionNet {
+    pub fn new(p: &nn::Path, cfg: &EmotionConfig) -> Self {
+        let d = cfg.features.dim() as i64;
+        let h = cfg.hidden;
+        let lin = |name: &str, i: i64, o: i64| nn::linear(p / name, i, o, Default::default());
+        match cfg.arch {
+            Arch::Logreg => Self {
+                heads: cfg.heads,
+                dropout: cfg.dropout,
+                proj: None,
+                gru: None,
+                q: None,
+                k: None,
+                v: None,
+                o: None,
+                ln: None,
+                pool: None,
+                cls: lin("cls", d, 4),
+                va: lin("va", d, 2),
+            },
+            Arch::Attn => Self {
+                heads: cfg.heads,
+                dropout: cfg.dropout,
+                proj: Some(lin("proj", d, h)),
+                gru: None,
+                q: None,
+                k: None,
+                v: None,
+                o: None,
+                ln: None,
+                pool: Some(lin("pool", h, 1)),
+                cls: lin("cls", h, 4),
+                va: lin("va", h, 2),
+            },
+            Arch::BigruAttn => Self {
+                heads: cfg.heads,
+                dropout: cfg.dropout,
+                proj: Some(lin("proj", d, h)),
+                gru: Some(nn::gru(
+                    p / "gru",
+                    h,
+                    h / 2,
+                    nn::RNNConfig {
+                        bidirectional: true,
+                        batch_first: true,
+                        ..Default::default()
+                    },
+                )),
+                q: Some(lin("q", h, h)),
+                k: Some(lin("k", h, h)),
+                v: Some(lin("v", h, h)),
+                o: Some(lin("o", h, h)),
+                ln: Some(nn::layer_norm(p / "ln", vec![h], Default::default())),
+                pool: Some(lin("pool", h, 1)),
+                cls: lin("cls", h, 4),
+                va: lin("va", h, 2),
+            },
+        }
+    }
+
+    /// `x`: (B, T, D) standardised inputs; `mask`: (B, T) bool, true = real segment.
+    pub fn forward(&self, x: &Tensor, mask: &Tensor, train: bool) -> Outputs {
+        let maskf = mask.to_kind(Kind::Float).unsqueeze(-1);
+        let x = x.dropout(self.dropout * 0.5, train);
+        let h = match &self.proj {
+            Some(p) => p.forward(&x).relu().dropout(self.dropout, train),
+            None => x,
+        };
+        let h = match (&self.gru, &self.q, &self.k, &self.v, &self.o, &self.ln) {
+            (Some(gru), Some(q), Some(k), Some(v), Some(o), Some(ln)) => {
+                let (g, _) = gru.seq(&h);
+                let g = g.dropout(self.dropout, train);
+                let (b, t, hd) = g.size3().unwrap_or((1, 1, 1));
+                let nh = self.heads.max(1);
+                let dh = hd / nh;
+                let split = |y: Tensor| y.view([b, t, nh, dh]).transpose(1, 2);
+                let (qq, kk, vv) = (
+                    split(q.forward(&g)),
+                    split(k.forward(&g)),
+                    split(v.forward(&g)),
+                );
+                let mut scores = qq.matmul(&kk.transpose(-2, -1)) / (dh as f64).sqrt();
+                // Padded segments are never attended to.
+                let key_mask = mask.view([b, 1, 1, t]).logical_not();
+                scores = scores.masked_fill(&key_mask, -1e9);
+                let att = scores.softmax(-1, Kind::Float).dropout(self.dropout, train);
+                let ctx = att
+                    .matmul(&vv)
+                    .transpose(1, 2)
+                    .contiguous()
+                    .view([b, t, hd]);
+                ln.forward(&(g + o.forward(&ctx)))
+            }
+            _ => h,
+        };
+        let seg_logits = self.cls.forward(&h);
+        let seg_va = self.va.forward(&h);
+        let pooled = match &self.pool {
+            Some(pool) => {
+                let w = pool
+                    .forward(&h)
+                    .masked_fill(&mask.unsqueeze(-1).logical_not(), -1e9)
+                    .softmax(1, Kind::Float);
+                (&h * w).sum_dim_intlist(1, false, Kind::Float)
+            }
+            None => {
+                (&h * &maskf).sum_dim_intlist(1, false, Kind::Float)
+                    / maskf.sum_dim_intlist(1, false, Kind::Float).clamp_min(1.0)
+            }
+        };
+        let pooled = pooled.dropout(self.dropout, train);
+        Outputs {
+            track_logits: self.cls.forward(&pooled),
+            track_va: self.va.forward(&pooled),
+            seg_logits,
+            seg_va,
+        }
+    }
+}
+
+/// Emotion of one segment of a track.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SegmentEmotion {
+    pub start_s: f64,
+    pub probs: [f32; 4],
+    pub valence: f32,
+    pub arousal: f32,
+}
+
+/// The model's reading of a whole track.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TrackEmotion {
+    pub probs: [f32; 4],
+    pub valence: f32,
+    pub arousal: f32,
+    pub segments: Vec<SegmentEmotion>,
+    /// Mean musicnn embedding (for similarity).
+    pub embedding: Vec<f32>,
+    pub model_version: String,
+}
+
+impl TrackEmotion {
+    /// Index of the most probable quadrant (0 = Q1).
+    pub fn quadrant(&self) -> usize {
+        argmax(&self.probs)
+    }
+}
+
+pub fn argmax(p: &[f32]) -> usize {
+    p.iter()
+        .enumerate()
+        .fold(
+            (0, f32::NEG_INFINITY),
+            |a, (i, &v)| if v > a.1 { (i, v) } else { a },
+        )
+        .0
+}
+
+/// A trained model: config + weights.
+pub struct EmotionModel {
+    pub cfg: EmotionConfig,
+    pub vs: nn::VarStore,
+    pub net: EmotionNet,
+}
+
+impl EmotionModel {
+    pub fn new(cfg: EmotionConfig, device: Device) -> Self {
+        let vs = nn::VarStore::new(device);
+        let net = EmotionNet::new(&vs.root(), &cfg);
+        Self { cfg, vs, net }
+    }
+
+    /// Writes `config.json`, `model.safetensors` and `VERSION` into `dir`.
+    pub fn save(&self, dir: &Path) -> Result<(), EmotionError> {
+        std::fs::create_dir_all(dir).map_err(|e| EmotionError::Load(e.to_string()))?;
+        let cfg = serde_json::to_string_pretty(&self.cfg)
+            .map_err(|e| EmotionError::Load(e.to_string()))?;
+        std::fs::write(dir.join("config.json"), cfg)
+            .map_err(|e| EmotionError::Load(e.to_string()))?;
+        std::fs::write(dir.join("VERSION"), format!("{}\n", self.cfg.version))
+            .map_err(|e| EmotionError::Load(e.to_string()))?;
+        self.vs.save(dir.join("model.safetensors"))?;
+        Ok(())
+    }
+
+    pub fn load(dir: &Path, device: Device) -> Result<Self, EmotionError> {
+        let cfg_path = dir.join("config.json");
+        let text = std::fs::read_to_string(&cfg_path)
+            .map_err(|e| EmotionError::Load(format!("{}: {e}", cfg_path.display())))?;
+        let cfg: EmotionConfig = serde_json::from_str(&text)
+            .map_err(|e| EmotionError::Load(format!("{}: {e}", cfg_path.display())))?;
+        let d = cfg.features.dim();
+        if cfg.mean.len() != d || cfg.std.len() != d {
+            return Err(EmotionError::Load(format!(
+                "{}: normalisation has {} / {} values, features need {d}",
+                cfg_path.display(),
+                cfg.mean.len(),
+                cfg.std.len()
+            )));
+        }
+        let mut m = Self::new(cfg, device);
+        let w = dir.join("model.safetensors");
+        if !w.exists() {
+            return Err(EmotionError::Load(format!("{} is missing", w.display())));
+        }
+        m.vs.load(&w)
+            .map_err(|e| EmotionError::Load(format!("{}: {e}", w.display())))?;
+        Ok(m)
+    }
+
+    /// Standardised (1, T, D) input for one track.
+    pub fn input(&self, f: &SegmentFeatures) -> Result<Tensor, EmotionError> {
+        let t = f.len();
+        if t == 0 {
+            return Err(EmotionError::NoSegments);
+        }
+        if self.cfg.features.needs_descriptor() && f.desc.len() < t
+            || f.tags.len() < t
+            || f.emb
+                .iter()
+                .take(t)
+                .any(|e| e.len() != super::musicnn::EMBEDDING_DIM)
+        {
+            return Err(EmotionError::Load(
+                "segment features do not match the model's inputs".into(),
+            ));
+        }
+        let d = self.cfg.features.dim();
+        let mut flat = Vec::with_capacity(t * d);
+        for i in 0..t {
+            let row = f.row(i, self.cfg.features);
+            flat.extend(
+                row.iter()
+                    .zip(self.cfg.mean.iter().zip(&self.cfg.std))
+                    .map(|(x, (m, s))| (x - m) / s),
+            );
+        }
+        Ok(Tensor::from_slice(&flat)
+            .view([1, t as i64, d as i64])
+            .to_device(self.vs.device()))
+    }
+
+    /// The emotion of a track from its segment features.
+    pub fn predict(&self, f: &SegmentFeatures) -> Result<TrackEmotion, EmotionError> {
+        let x = self.input(f)?;
+        let t = f.len();
+        let mask = Tensor::ones([1, t as i64], (Kind::Bool, self.vs.device()));
+        let out = tch::no_grad(|| self.net.forward(&x, &mask, false));
+        let to_vec = |t: Tensor| -> Result<Vec<f32>, EmotionError> {
+            Ok(Vec::<f32>::try_from(
+                t.to_device(Device::Cpu).contiguous().view([-1]),
+            )?)
+        };
+        let probs = to_vec(out.track_logits.softmax(-1, Kind::Float))?;
+        let va = to_vec((out.track_va / 2.0).tanh())?;
+        let seg_p = to_vec(out.seg_logits.softmax(-1, Kind::Float))?;
+        let seg_va = to_vec((out.seg_va / 2.0).tanh())?;
+        let four = |s: &[f32]| [s[0], s[1], s[2], s[3]];
+        let segments = (0..t)
+            .map(|i| SegmentEmotion {
+                start_s: i as f64 * f.segment_secs,
+                probs: four(&seg_p[i * 4..i * 4 + 4]),
+                valence: seg_va[i * 2],
+                arousal: seg_va[i * 2 + 1],
+            })
+            .collect();
+        let mut embedding = vec![0f32; f.emb.first().map(|e| e.len()).unwrap_or(0)];
+        for e in f.emb.iter().take(t) {
+            for (a, b) in embedding.iter_mut().zip(e) {
+                *a += b / t as f32;
+            }
+        }
+        Ok(TrackEmotion {
+            probs: four(&probs),
+            valence: va[0],
+            arousal: va[1],
+            segments,
+            embedding,
+            model_version: self.cfg.version.clone(),
+        })
+    }
+}
+
+/// The one inference API: file -> per-segment and per-track emotion, tags and embedding.
+pub struct EmotionAnalyzer {
+    musicnn: super::musicnn::Musicnn,
+    model: EmotionModel,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AnalyzeError {
+    #[error(transparent)]
+    Asset(#[from] super::assets::AssetError),
+    #[error(transparent)]
+    Musicnn(#[from] super::musicnn::MusicnnError),
+    #[error(transparent)]
+    Emotion(#[from] EmotionError),
+    #[error(transparent)]
+    Segments(#[from] super::segments::SegmentError),
+}
+
+impl EmotionAnalyzer {
+    /// The shipped models (found without a path argument, see `assets`).
+    pub fn load_default(device: Device) -> Result<Self, AnalyzeError> {
+        let m = super::assets::find_asset(super::tagger::MUSICNN_ASSET)?;
+        let cfg = super::assets::find_asset(&format!("{EMOTION_ASSET_DIR}/config.json"))?;
+        let dir = cfg.parent().unwrap_or(Path::new("."));
+        Self::load(&m, dir, device)
+    }
+
+    pub fn load(musicnn: &Path, emotion_dir: &Path, device: Device) -> Result<Self, AnalyzeError> {
+        Ok(Self {
+            musicnn: super::musicnn::Musicnn::load(musicnn, device)?,
+            model: EmotionModel::load(emotion_dir, device)?,
+        })
+    }
+
+    pub fn model_version(&self) -> &str {
+        &self.model.cfg.version
+    }
+
+    /// Segment features of a file (what `predict` reads), e.g. to cache or store them.
+    pub fn segments(&self, path: &Path) -> Result<SegmentFeatures, AnalyzeError> {
+        let need_desc = self.model.cfg.features.needs_descriptor();
+        Ok(super::segments::extract(path, &self.musicnn, need_desc)?)
+    }
+
+    pub fn analyze(&self, path: &Path) -> Result<TrackEmotion, AnalyzeError> {
+        let f = self.segments(path)?;
+        Ok(self.model.predict(&f)?)
+    }
+}

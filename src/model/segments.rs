@@ -1,0 +1,198 @@
+//! Per-segment inputs of the emotion model: for each ~3-s segment of a track, the
+//! MSD-musicnn 200-d embedding and 50 tag probabilities, and the 66-d seed-000 descriptor.
+//! Extraction is cached on disk, keyed by file content + features version + musicnn weights.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::musicnn::{Musicnn, MusicnnError, EMBEDDING_DIM, N_FRAMES, N_TAGS};
+use crate::audio::{decode_mono, AudioError};
+use crate::features::{
+    musicnn_input, segment_descriptors, FeatureError, DESCRIPTOR_DIM, DESCRIPTOR_SAMPLE_RATE,
+    FEATURES_VERSION,
+};
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SegmentError {
+    #[error(transparent)]
+    Audio(#[from] AudioError),
+    #[error(transparent)]
+    Features(#[from] FeatureError),
+    #[error(transparent)]
+    Model(#[from] MusicnnError),
+    #[error("cannot read {0}: {1}")]
+    Io(String, String),
+}
+
+/// Which inputs the emotion model reads per segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum FeatureSet {
+    /// musicnn embedding (200).
+    Emb,
+    /// embedding + musicnn tags (250).
+    EmbTags,
+    /// embedding + seed-000 descriptor (266).
+    EmbDesc,
+    /// embedding + tags + descriptor (316).
+    All,
+}
+
+impl FeatureSet {
+    pub fn dim(self) -> usize {
+        match self {
+            FeatureSet::Emb => EMBEDDING_DIM,
+            FeatureSet::EmbTags => EMBEDDING_DIM + N_TAGS,
+            FeatureSet::EmbDesc => EMBEDDING_DIM + DESCRIPTOR_DIM,
+            FeatureSet::All => EMBEDDING_DIM + N_TAGS + DESCRIPTOR_DIM,
+        }
+    }
+    pub fn needs_descriptor(self) -> bool {
+        matches!(self, FeatureSet::EmbDesc | FeatureSet::All)
+    }
+}
+
+/// Everything extracted from one track, segment by segment.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SegmentFeatures {
+    pub emb: Vec<Vec<f32>>,
+    pub tags: Vec<Vec<f32>>,
+    /// Empty when the descriptor was not computed.
+    pub desc: Vec<Vec<f32>>,
+    /// Seconds between segment starts.
+    pub segment_secs: f64,
+    pub duration_secs: f64,
+}
+
+impl SegmentFeatures {
+    pub fn len(&self) -> usize {
+        if self.desc.is_empty() {
+            self.emb.len()
+        } else {
+            self.emb.len().min(self.desc.len())
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Row `i` of the model input for `set`.
+    pub fn row(&self, i: usize, set: FeatureSet) -> Vec<f32> {
+        let mut r = self.emb[i].clone();
+        if matches!(set, FeatureSet::EmbTags | FeatureSet::All) {
+            r.extend_from_slice(&self.tags[i]);
+        }
+        if set.needs_descriptor() {
+            r.extend_from_slice(&self.desc[i]);
+        }
+        r
+    }
+}
+
+/// musicnn segment length in seconds (187 frames of 256 samples at 16 kHz).
+pub const SEGMENT_SECS: f64 =
+    (N_FRAMES * musicnn_input::HOP) as f64 / musicnn_input::SAMPLE_RATE as f64;
+
+/// Extracts the per-segment features of a file (musicnn on every non-overlapping 3-s patch).
+pub fn extract(
+    path: &Path,
+    net: &Musicnn,
+    with_descriptor: bool,
+) -> Result<SegmentFeatures, SegmentError> {
+    let audio = decode_mono(path, Some(musicnn_input::SAMPLE_RATE), None)?;
+    let duration_secs = audio.duration_secs();
+    let mel = musicnn_input::log_mel(&audio.samples)?;
+    drop(audio);
+    let patches = musicnn_input::patches(&mel, N_FRAMES);
+    let (tags, emb) = net.run_patches(&patches)?;
+    let desc = if with_descriptor {
+        let a = decode_mono(path, Some(DESCRIPTOR_SAMPLE_RATE), None)?;
+        segment_descriptors(&a.samples, DESCRIPTOR_SAMPLE_RATE)?
+            .into_iter()
+            .map(|d| d.to_vec())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(SegmentFeatures {
+        emb: emb.into_iter().map(|e| e.to_vec()).collect(),
+        tags: tags.into_iter().map(|t| t.to_vec()).collect(),
+        desc,
+        segment_secs: SEGMENT_SECS,
+        duration_secs,
+    })
+}
+
+/// FNV-1a 64 over a whole file: a content key for the cache (a renamed file still hits).
+pub fn content_hash(path: &Path) -> Result<u64, SegmentError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| SegmentError::Io(path.display().to_string(), e.to_string()))?;
+    Ok(fnv1a(&bytes))
+}
+
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// On-disk cache of extracted segment features.
+pub struct SegmentCache {
+    dir: PathBuf,
+    model_key: String,
+}
+
+impl SegmentCache {
+    /// `model_key` identifies the musicnn weights (their hash), so new weights miss the cache.
+    pub fn new(dir: PathBuf, model_key: String) -> Self {
+        Self { dir, model_key }
+    }
+
+    /// `~/.cache/valence/segments` (XDG cache dir).
+    pub fn default_dir() -> PathBuf {
+        directories::ProjectDirs::from("org", "valence", "valence")
+            .map(|d| d.cache_dir().join("segments"))
+            .unwrap_or_else(|| std::env::temp_dir().join("valence-segments"))
+    }
+
+    fn file_for(&self, hash: u64) -> PathBuf {
+        self.dir.join(format!(
+            "{hash:016x}-f{FEATURES_VERSION}-m{}.json",
+            self.model_key
+        ))
+    }
+
+    /// Cached features of `path`, extracting (and storing) them on a miss.
+    pub fn get_or_extract(
+        &self,
+        path: &Path,
+        net: &Musicnn,
+    ) -> Result<SegmentFeatures, SegmentError> {
+        let hash = content_hash(path)?;
+        let file = self.file_for(hash);
+        if let Ok(bytes) = std::fs::read(&file) {
+            if let Ok(f) = serde_json::from_slice::<SegmentFeatures>(&bytes) {
+                if !f.desc.is_empty() {
+                    return Ok(f);
+                }
+            }
+        }
+        let f = extract(path, net, true)?;
+        // A failed cache write only costs time later; write atomically so a kill cannot
+        // leave a half file that parses.
+        if std::fs::create_dir_all(&self.dir).is_ok() {
+            let tmp = file.with_extension("tmp");
+            if let Ok(json) = serde_json::to_vec(&f) {
+                if std::fs::write(&tmp, json).is_ok() {
+                    let _ = std::fs::rename(&tmp, &file);
+                }
+            }
+        }
+        Ok(f)
+    }
+}
