@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::ErrorKind;
 use std::path::Path;
 
-use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
+use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoder, AudioDecoderOptions};
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::probe::Hint;
 use symphonia::core::formats::{FormatOptions, FormatReader, SeekMode, SeekTo, TrackType};
@@ -65,6 +65,21 @@ pub(crate) fn probe(path: &Path) -> Result<Box<dyn FormatReader + 'static>, Audi
             }
             other => sym_err(other),
         })
+}
+
+/// Codec parameters of audio track `track_id`.
+pub(crate) fn audio_params(
+    format: &dyn FormatReader,
+    track_id: u32,
+) -> Result<AudioCodecParameters, AudioError> {
+    format
+        .tracks()
+        .iter()
+        .find(|t| t.id == track_id)
+        .and_then(|t| t.codec_params.as_ref())
+        .and_then(|p| p.audio())
+        .cloned()
+        .ok_or(AudioError::NoAudioTrack)
 }
 
 /// Stream info of the default audio track of an opened container.
@@ -139,15 +154,9 @@ impl AudioStream {
     fn open_inner(path: &Path, mono: bool, rate: Option<u32>) -> Result<Self, AudioError> {
         let format = probe(path)?;
         let (track_id, info) = track_info(format.as_ref())?;
-        let params = format
-            .tracks()
-            .iter()
-            .find(|t| t.id == track_id)
-            .and_then(|t| t.codec_params.as_ref())
-            .and_then(|p| p.audio())
-            .ok_or(AudioError::NoAudioTrack)?;
+        let params = audio_params(format.as_ref(), track_id)?;
         let decoder = symphonia::default::get_codecs()
-            .make_audio_decoder(params, &AudioDecoderOptions::default())
+            .make_audio_decoder(&params, &AudioDecoderOptions::default())
             .map_err(|e| match e {
                 SymError::Unsupported(w) => AudioError::Unsupported(format!("codec: {w}")),
                 other => sym_err(other),

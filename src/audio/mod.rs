@@ -5,8 +5,8 @@ mod decode;
 mod playback;
 mod resample;
 
+pub(crate) use decode::{audio_params, probe, sym_err, track_info};
 pub use decode::{decode_mono, AudioStream, Decoded, StreamInfo, MAX_DECODE_SECONDS};
-pub(crate) use decode::{probe, sym_err, track_info};
 pub use playback::StreamSource;
 pub use resample::MonoResampler;
 

@@ -6,7 +6,7 @@ use symphonia::core::codecs::audio::AudioDecoderOptions;
 use symphonia::core::formats::FormatReader;
 use symphonia::core::meta::{MetadataRevision, StandardTag};
 
-use crate::audio::{probe, sym_err, track_info, AudioError};
+use crate::audio::{audio_params, probe, sym_err, track_info, AudioError};
 
 /// What we know about a file before analysing it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -125,14 +125,7 @@ fn parse_info(tags: &mut TrackTags, mut b: &[u8]) {
 
 /// A few packets is enough to tell a real stream from garbage behind a valid header.
 fn check_first_packet(format: &mut dyn FormatReader, track_id: u32) -> Result<(), AudioError> {
-    let params = format
-        .tracks()
-        .iter()
-        .find(|t| t.id == track_id)
-        .and_then(|t| t.codec_params.as_ref())
-        .and_then(|p| p.audio())
-        .ok_or(AudioError::NoAudioTrack)?
-        .clone();
+    let params = audio_params(format, track_id)?;
     let mut decoder = symphonia::default::get_codecs()
         .make_audio_decoder(&params, &AudioDecoderOptions::default())
         .map_err(|e| AudioError::Unsupported(format!("codec: {e}")))?;
