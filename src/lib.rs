@@ -1,8 +1,9 @@
 //! Valence: a desktop music player that knows how music feels.
 //!
 //! Laid out the way data flows: `library` (scan, tags, store) -> `audio` (decode, resample,
-//! playback) -> `model` (networks) ; `cli` is the command-line edge.
+//! playback) -> `features` -> `model` (networks) -> `analysis` (the background engine); `cli` is the command-line edge.
 
+pub mod analysis;
 pub mod audio;
 pub mod cli;
 pub mod features;

@@ -1,4 +1,4 @@
-//! The command line: `valence scan|list|status`. Errors go to stderr with exit code 1.
+//! The command line: `valence scan|list|status|analyze|show|...`. Errors go to stderr with exit code 1.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -45,6 +45,34 @@ pub enum Command {
     },
     /// Counts of tracks, failed files (with reasons) and analysed tracks.
     Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Analyse every track without a current result (emotion, timeline, tags, thumbnail).
+    /// Safe to interrupt at any moment: the next run continues where this one stopped.
+    Analyze {
+        /// Worker threads (default: one per core).
+        #[arg(long, default_value_t = 0)]
+        jobs: usize,
+        #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+        device: DeviceChoice,
+        /// Analyse one 3-s patch in N (timeline resolution N x 3 s). Results of another
+        /// stride count as stale.
+        #[arg(long, default_value_t = crate::analysis::DEFAULT_STRIDE)]
+        stride: usize,
+        /// Patches per network call (default: 1 on the CPU, 128 on CUDA).
+        #[arg(long)]
+        batch: Option<usize>,
+        /// Nice value for the workers (0: normal priority).
+        #[arg(long, default_value_t = 10)]
+        nice: i32,
+        /// Print the summary as JSON (no progress bar).
+        #[arg(long)]
+        json: bool,
+    },
+    /// A track's analysis: mood, valence/arousal, timeline, tags (TRACK: id or path).
+    Show {
+        track: String,
         #[arg(long)]
         json: bool,
     },
@@ -127,6 +155,7 @@ pub enum Command {
     },
 }
 
+mod analyze;
 mod train;
 
 pub fn main() -> ExitCode {
@@ -265,6 +294,30 @@ pub fn run(cli: Cli) -> Result<()> {
                 extent.frequency_scale
             )?;
         }
+        Command::Analyze {
+            jobs,
+            device,
+            stride,
+            batch,
+            nice,
+            json,
+        } => {
+            let db = cli.db.unwrap_or_else(default_db_path);
+            let defaults = crate::analysis::EngineOptions::default();
+            let opts = crate::analysis::EngineOptions {
+                jobs: if jobs == 0 { defaults.jobs } else { jobs },
+                device,
+                stride,
+                batch,
+                nice,
+            };
+            analyze::run_analyze(&db, opts, json, &mut out)?;
+        }
+        Command::Show { track, json } => {
+            let lib = open_library(cli.db)?;
+            let version = crate::analysis::default_version()?;
+            analyze::run_show(&lib, &version, &track, json, &mut out)?;
+        }
         Command::Scan { dirs, jobs, json } => {
             let mut lib = open_library(cli.db)?;
             let opts = ScanOptions {
@@ -310,12 +363,22 @@ pub fn run(cli: Cli) -> Result<()> {
             let lib = open_library(cli.db)?;
             let counts = lib.counts()?;
             let failures = lib.failures()?;
+            let version = crate::analysis::default_version()?;
+            let analysis = lib.analysis_counts(&version)?;
+            let analysis_failures: Vec<_> = lib
+                .browse(&version)?
+                .into_iter()
+                .filter(|r| r.analysis_error.is_some())
+                .collect();
             if json {
                 let v = serde_json::json!({
                     "database": lib.path().display().to_string(),
                     "schema_version": lib.schema_version()?,
                     "counts": counts,
+                    "analysis": analysis,
+                    "analysis_version": version,
                     "failures": failures,
+                    "analysis_failures": analysis_failures,
                     "compute_device": crate::model::device::describe(),
                 });
                 serde_json::to_writer_pretty(&mut out, &v)?;
@@ -323,7 +386,11 @@ pub fn run(cli: Cli) -> Result<()> {
             } else {
                 writeln!(out, "library:   {}", lib.path().display())?;
                 writeln!(out, "tracks:    {}", counts.tracks)?;
-                writeln!(out, "analysed:  {}", counts.analysed)?;
+                writeln!(
+                    out,
+                    "analysed:  {} (pending {}, failed {}; model {})",
+                    analysis.analysed, analysis.pending, analysis.failed, version.model
+                )?;
                 writeln!(out, "failed:    {}", counts.failed)?;
                 writeln!(out, "unsupported: {}", counts.unsupported)?;
                 writeln!(out, "compute:   {}", crate::model::device::describe())?;
@@ -333,6 +400,17 @@ pub fn run(cli: Cli) -> Result<()> {
                         "  {}: {}",
                         f.path.display(),
                         f.error.as_deref().unwrap_or("unknown error")
+                    )?;
+                }
+                if !analysis_failures.is_empty() {
+                    writeln!(out, "analysis failures:")?;
+                }
+                for f in &analysis_failures {
+                    writeln!(
+                        out,
+                        "  {}: {}",
+                        f.path.display(),
+                        f.analysis_error.as_deref().unwrap_or("unknown error")
                     )?;
                 }
             }

@@ -99,6 +99,27 @@ pub fn segment_descriptors(samples: &[f32], sr: u32) -> Result<Vec<[f32; 66]>, F
         .collect()
 }
 
+/// Reusable per-segment descriptor computation (plans the FFT and filterbank once).
+pub struct DescriptorExtractor(Context);
+
+impl DescriptorExtractor {
+    pub fn new() -> Result<Self, FeatureError> {
+        Ok(Self(Context::new()?))
+    }
+
+    /// Descriptor of one segment of 22050 Hz samples; shorter input is zero-padded to
+    /// [`SEGMENT_SAMPLES`], like the last segment of [`segment_descriptors`].
+    pub fn segment(&mut self, seg: &[f32]) -> Result<[f32; 66], FeatureError> {
+        check_samples(seg)?;
+        if seg.len() < SEGMENT_SAMPLES {
+            let mut padded = seg.to_vec();
+            padded.resize(SEGMENT_SAMPLES, 0.0);
+            return self.0.segment(&padded);
+        }
+        self.0.segment(&seg[..SEGMENT_SAMPLES])
+    }
+}
+
 struct Context {
     stft: PowerStft<f64>,
     mel: super::mel::MelFilterbank,

@@ -31,7 +31,8 @@ pub mod stft;
 
 pub use chroma::{chroma_filterbank, chroma_stft, ChromaOptions};
 pub use descriptor::{
-    segment_descriptors, DESCRIPTOR_DIM, DESCRIPTOR_SAMPLE_RATE, SEGMENT_SECONDS,
+    segment_descriptors, DescriptorExtractor, DESCRIPTOR_DIM, DESCRIPTOR_SAMPLE_RATE,
+    SEGMENT_SAMPLES, SEGMENT_SECONDS,
 };
 pub use lpc::{
     analytic_signal, lpc_autocorrelation, lpc_residual, residual_phase, residual_phase_frames,

@@ -1,9 +1,14 @@
 //! The music library: walking folders, reading tags, and the SQLite store.
 
+mod analysis;
 mod scan;
 mod store;
 mod tags;
 
+pub use analysis::{
+    quadrant_of, AnalysisCounts, AnalysisData, AnalysisVersion, BrowseRow, Mood, PendingTrack,
+    StoredAnalysis, Thumbnail, TimelinePoint,
+};
 pub use scan::{scan, ScanOptions, ScanReport};
 pub use store::{
     default_db_path, FileStatus, Library, LibraryCounts, StoreError, TrackRow, SCHEMA_VERSION,

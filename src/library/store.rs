@@ -39,6 +39,41 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX tracks_fingerprint ON tracks (fingerprint, size);
     CREATE INDEX tracks_status ON tracks (status);
     "#,
+    // 2: analysis results (one row per track) and the per-segment emotion timeline.
+    r#"
+    CREATE TABLE analysis (
+        track_id         INTEGER PRIMARY KEY REFERENCES tracks (id) ON DELETE CASCADE,
+        status           TEXT    NOT NULL CHECK (status IN ('ok', 'failed')),
+        error            TEXT,
+        features_version INTEGER NOT NULL,
+        model_version    TEXT    NOT NULL,
+        source_size      INTEGER NOT NULL,   -- the file as analysed: a changed file is redone
+        source_mtime_ns  INTEGER NOT NULL,
+        analysed_at      INTEGER NOT NULL,
+        quadrant         INTEGER,            -- 1..4
+        p1 REAL, p2 REAL, p3 REAL, p4 REAL,
+        valence          REAL,
+        arousal          REAL,
+        duration_s       REAL,
+        top_tags         TEXT,               -- JSON [[tag, p], ...]
+        -- large values last: SQLite reads past them only when asked for them
+        embedding        BLOB,               -- f32 little-endian
+        thumb_w          INTEGER,
+        thumb_h          INTEGER,
+        thumb            BLOB                -- u8 log-mel, row-major, row 0 = lowest band
+    );
+    CREATE INDEX analysis_quadrant ON analysis (quadrant);
+    CREATE TABLE analysis_segments (
+        track_id INTEGER NOT NULL REFERENCES analysis (track_id) ON DELETE CASCADE,
+        idx      INTEGER NOT NULL,
+        start_s  REAL    NOT NULL,
+        end_s    REAL    NOT NULL,
+        p1 REAL NOT NULL, p2 REAL NOT NULL, p3 REAL NOT NULL, p4 REAL NOT NULL,
+        valence  REAL    NOT NULL,
+        arousal  REAL    NOT NULL,
+        PRIMARY KEY (track_id, idx)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// Schema version this build writes.
@@ -129,8 +164,6 @@ pub struct LibraryCounts {
     pub tracks: u64,
     pub failed: u64,
     pub unsupported: u64,
-    /// Tracks with a current analysis result (0 until the analysis engine lands).
-    pub analysed: u64,
 }
 
 /// What the scanner knows of a stored file without opening it.
@@ -153,7 +186,7 @@ pub(crate) struct FileRecord {
 }
 
 pub struct Library {
-    conn: Connection,
+    pub(crate) conn: Connection,
     path: PathBuf,
 }
 
@@ -161,11 +194,11 @@ pub(crate) fn path_bytes(p: &Path) -> &[u8] {
     p.as_os_str().as_bytes()
 }
 
-fn bytes_path(b: Vec<u8>) -> PathBuf {
+pub(crate) fn bytes_path(b: Vec<u8>) -> PathBuf {
     PathBuf::from(std::ffi::OsString::from_vec(b))
 }
 
-fn now_secs() -> i64 {
+pub(crate) fn now_secs() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

@@ -1,0 +1,543 @@
+//! Stored analysis results: per-track emotion, the per-segment timeline, embedding, tags and
+//! a spectrogram thumbnail. One transaction per track, so a kill never leaves half a result.
+//!
+//! A result is *current* when it was computed by the running features/model versions from
+//! the file as it is now (same size and mtime); anything else is pending and is recomputed.
+
+use std::path::PathBuf;
+
+use rusqlite::{params, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+use super::store::{bytes_path, now_secs, Library, StoreError};
+
+/// The versions a result must carry to be current.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnalysisVersion {
+    /// `features::FEATURES_VERSION`.
+    pub features: u32,
+    /// Emotion model version plus the analysis pipeline version, e.g. `emotion-1+a1`.
+    pub model: String,
+}
+
+/// A playable track that needs (re)analysis.
+#[derive(Debug, Clone)]
+pub struct PendingTrack {
+    pub id: i64,
+    pub path: PathBuf,
+    pub size: u64,
+    pub mtime_ns: i64,
+    /// Duration from the tags/container, if known (for progress and ETA).
+    pub duration_secs: Option<f64>,
+}
+
+/// One stretch of the emotion timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelinePoint {
+    pub start_s: f64,
+    pub end_s: f64,
+    /// Quadrant probabilities Q1..Q4.
+    pub probs: [f32; 4],
+    pub valence: f32,
+    pub arousal: f32,
+}
+
+/// Downsampled log-mel picture of the whole track: `height` mel rows (row 0 = lowest band)
+/// by `width` time columns, 0..=255 over a fixed dB range.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Thumbnail {
+    pub width: u32,
+    pub height: u32,
+    #[serde(skip)]
+    pub pixels: Vec<u8>,
+}
+
+impl Thumbnail {
+    pub fn get(&self, col: u32, row: u32) -> u8 {
+        self.pixels
+            .get((row * self.width + col) as usize)
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+/// Everything the analyser found out about one track.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnalysisData {
+    pub probs: [f32; 4],
+    pub valence: f32,
+    pub arousal: f32,
+    /// Seconds of audio analysed (the decoded duration).
+    pub duration_s: f64,
+    pub timeline: Vec<TimelinePoint>,
+    #[serde(skip)]
+    pub embedding: Vec<f32>,
+    pub top_tags: Vec<(String, f32)>,
+    pub thumbnail: Thumbnail,
+}
+
+impl AnalysisData {
+    /// Most probable quadrant, 1..=4.
+    pub fn quadrant(&self) -> u8 {
+        quadrant_of(&self.probs)
+    }
+}
+
+pub fn quadrant_of(p: &[f32; 4]) -> u8 {
+    let mut best = 0;
+    for i in 1..4 {
+        if p[i] > p[best] {
+            best = i;
+        }
+    }
+    best as u8 + 1
+}
+
+/// A result as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredAnalysis {
+    pub track_id: i64,
+    pub features_version: u32,
+    pub model_version: String,
+    pub analysed_at: i64,
+    /// Computed by the running versions from the file as it is now.
+    pub current: bool,
+    /// The analysis failed for this reason.
+    pub error: Option<String>,
+    pub data: Option<AnalysisData>,
+}
+
+/// Analysis progress of the library under the running versions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct AnalysisCounts {
+    /// Playable tracks.
+    pub tracks: u64,
+    pub analysed: u64,
+    pub failed: u64,
+    pub pending: u64,
+}
+
+/// The mood of a track for browsing (current results only).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Mood {
+    pub quadrant: u8,
+    pub valence: f32,
+    pub arousal: f32,
+}
+
+/// One row of the library view: tags plus the current mood or analysis state.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BrowseRow {
+    pub id: i64,
+    pub path: PathBuf,
+    pub title: String,
+    pub artist: String,
+    pub album: String,
+    pub track_no: Option<u32>,
+    pub duration_secs: Option<f64>,
+    pub mood: Option<Mood>,
+    /// Why analysis failed (current failure only).
+    pub analysis_error: Option<String>,
+}
+
+const CURRENT: &str = "a.features_version = ?1 AND a.model_version = ?2 \
+     AND a.source_size = t.size AND a.source_mtime_ns = t.mtime_ns";
+
+fn f32s_to_blob(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+fn blob_to_f32s(b: &[u8]) -> Vec<f32> {
+    b.chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+impl Library {
+    /// Playable tracks without a current result, in library order (artist, album, track).
+    pub fn pending_analysis(&self, v: &AnalysisVersion) -> Result<Vec<PendingTrack>, StoreError> {
+        let sql = format!(
+            "SELECT t.id, t.path, t.size, t.mtime_ns, t.duration_s FROM tracks t
+             LEFT JOIN analysis a ON a.track_id = t.id AND {CURRENT}
+             WHERE t.status = 'ok' AND a.track_id IS NULL
+             ORDER BY t.artist COLLATE NOCASE, t.album COLLATE NOCASE, t.track_no, t.id"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(params![v.features, v.model], |r| {
+            Ok(PendingTrack {
+                id: r.get(0)?,
+                path: bytes_path(r.get(1)?),
+                size: r.get::<_, i64>(2)? as u64,
+                mtime_ns: r.get(3)?,
+                duration_secs: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Stores a result (or a failure) for `track`, replacing any older one, in one
+    /// transaction. `track` carries the size/mtime the audio was read at: if the file
+    /// changed meanwhile the result is stored but not current, so it is redone.
+    pub fn store_analysis(
+        &mut self,
+        track: &PendingTrack,
+        v: &AnalysisVersion,
+        outcome: Result<&AnalysisData, &str>,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        // The track may have been deleted by a concurrent rescan: nothing to store then.
+        let exists: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM tracks WHERE id = ?1",
+                params![track.id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if exists.is_none() {
+            return Ok(());
+        }
+        tx.execute(
+            "DELETE FROM analysis WHERE track_id = ?1",
+            params![track.id],
+        )?;
+        match outcome {
+            Err(reason) => {
+                tx.execute(
+                    "INSERT INTO analysis (track_id, status, error, features_version, model_version,
+                        source_size, source_mtime_ns, analysed_at)
+                     VALUES (?1, 'failed', ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        track.id,
+                        reason,
+                        v.features,
+                        v.model,
+                        track.size as i64,
+                        track.mtime_ns,
+                        now_secs()
+                    ],
+                )?;
+            }
+            Ok(d) => {
+                let tags = serde_json::to_string(&d.top_tags)
+                    .map_err(|e| StoreError::Sql(e.to_string()))?;
+                tx.execute(
+                    "INSERT INTO analysis (track_id, status, features_version, model_version,
+                        source_size, source_mtime_ns, analysed_at, quadrant, p1, p2, p3, p4,
+                        valence, arousal, duration_s, top_tags, embedding, thumb_w, thumb_h, thumb)
+                     VALUES (?1, 'ok', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
+                        ?15, ?16, ?17, ?18, ?19)",
+                    params![
+                        track.id,
+                        v.features,
+                        v.model,
+                        track.size as i64,
+                        track.mtime_ns,
+                        now_secs(),
+                        d.quadrant(),
+                        d.probs[0],
+                        d.probs[1],
+                        d.probs[2],
+                        d.probs[3],
+                        d.valence,
+                        d.arousal,
+                        d.duration_s,
+                        tags,
+                        f32s_to_blob(&d.embedding),
+                        d.thumbnail.width,
+                        d.thumbnail.height,
+                        d.thumbnail.pixels,
+                    ],
+                )?;
+                let mut ins = tx.prepare_cached(
+                    "INSERT INTO analysis_segments (track_id, idx, start_s, end_s, p1, p2, p3, p4,
+                        valence, arousal) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                )?;
+                for (i, s) in d.timeline.iter().enumerate() {
+                    ins.execute(params![
+                        track.id, i as i64, s.start_s, s.end_s, s.probs[0], s.probs[1], s.probs[2],
+                        s.probs[3], s.valence, s.arousal
+                    ])?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The stored result of a track (current or not), with its timeline.
+    pub fn analysis(
+        &self,
+        track_id: i64,
+        v: &AnalysisVersion,
+    ) -> Result<Option<StoredAnalysis>, StoreError> {
+        let sql = format!(
+            "SELECT a.status, a.error, a.features_version, a.model_version, a.analysed_at,
+                    ({CURRENT}), a.p1, a.p2, a.p3, a.p4, a.valence, a.arousal, a.duration_s,
+                    a.top_tags, a.embedding, a.thumb_w, a.thumb_h, a.thumb
+             FROM analysis a JOIN tracks t ON t.id = a.track_id WHERE a.track_id = ?3"
+        );
+        let row = self
+            .conn
+            .query_row(&sql, params![v.features, v.model, track_id], |r| {
+                let status: String = r.get(0)?;
+                let data = if status == "ok" {
+                    let tags: Option<String> = r.get(13)?;
+                    let emb: Option<Vec<u8>> = r.get(14)?;
+                    Some(AnalysisData {
+                        probs: [r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?],
+                        valence: r.get(10)?,
+                        arousal: r.get(11)?,
+                        duration_s: r.get(12)?,
+                        timeline: Vec::new(),
+                        embedding: emb.as_deref().map(blob_to_f32s).unwrap_or_default(),
+                        top_tags: tags
+                            .and_then(|t| serde_json::from_str(&t).ok())
+                            .unwrap_or_default(),
+                        thumbnail: Thumbnail {
+                            width: r.get::<_, Option<u32>>(15)?.unwrap_or(0),
+                            height: r.get::<_, Option<u32>>(16)?.unwrap_or(0),
+                            pixels: r.get::<_, Option<Vec<u8>>>(17)?.unwrap_or_default(),
+                        },
+                    })
+                } else {
+                    None
+                };
+                Ok(StoredAnalysis {
+                    track_id,
+                    error: r.get(1)?,
+                    features_version: r.get(2)?,
+                    model_version: r.get(3)?,
+                    analysed_at: r.get(4)?,
+                    current: r.get(5)?,
+                    data,
+                })
+            })
+            .optional()?;
+        let Some(mut a) = row else {
+            return Ok(None);
+        };
+        if let Some(d) = a.data.as_mut() {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT start_s, end_s, p1, p2, p3, p4, valence, arousal
+                 FROM analysis_segments WHERE track_id = ?1 ORDER BY idx",
+            )?;
+            let rows = stmt.query_map(params![track_id], |r| {
+                Ok(TimelinePoint {
+                    start_s: r.get(0)?,
+                    end_s: r.get(1)?,
+                    probs: [r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?],
+                    valence: r.get(6)?,
+                    arousal: r.get(7)?,
+                })
+            })?;
+            d.timeline = rows.collect::<Result<_, _>>()?;
+        }
+        Ok(Some(a))
+    }
+
+    /// Analysed / failed / pending counts of the playable tracks under the running versions.
+    pub fn analysis_counts(&self, v: &AnalysisVersion) -> Result<AnalysisCounts, StoreError> {
+        let sql = format!(
+            "SELECT COUNT(*),
+                    COALESCE(SUM(a.status = 'ok'), 0),
+                    COALESCE(SUM(a.status = 'failed'), 0)
+             FROM tracks t LEFT JOIN analysis a ON a.track_id = t.id AND {CURRENT}
+             WHERE t.status = 'ok'"
+        );
+        let (tracks, ok, failed): (i64, i64, i64) =
+            self.conn
+                .query_row(&sql, params![v.features, v.model], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?;
+        Ok(AnalysisCounts {
+            tracks: tracks as u64,
+            analysed: ok as u64,
+            failed: failed as u64,
+            pending: (tracks - ok - failed).max(0) as u64,
+        })
+    }
+
+    /// Every playable track with its current mood, in library order: the GUI's table.
+    pub fn browse(&self, v: &AnalysisVersion) -> Result<Vec<BrowseRow>, StoreError> {
+        let sql = format!(
+            "SELECT t.id, t.path, t.title, t.artist, t.album, t.track_no, t.duration_s,
+                    a.status, a.quadrant, a.valence, a.arousal, a.error
+             FROM tracks t LEFT JOIN analysis a ON a.track_id = t.id AND {CURRENT}
+             WHERE t.status = 'ok'
+             ORDER BY t.artist COLLATE NOCASE, t.album COLLATE NOCASE, t.track_no,
+                      t.title COLLATE NOCASE, t.id"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(params![v.features, v.model], |r| {
+            let path = bytes_path(r.get(1)?);
+            let title: Option<String> = r.get(2)?;
+            let status: Option<String> = r.get(7)?;
+            let mood = match (status.as_deref(), r.get::<_, Option<u8>>(8)?) {
+                (Some("ok"), Some(q)) => Some(Mood {
+                    quadrant: q,
+                    valence: r.get::<_, Option<f32>>(9)?.unwrap_or(0.0),
+                    arousal: r.get::<_, Option<f32>>(10)?.unwrap_or(0.0),
+                }),
+                _ => None,
+            };
+            Ok(BrowseRow {
+                id: r.get(0)?,
+                title: title.unwrap_or_else(|| {
+                    path.file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_default()
+                }),
+                path,
+                artist: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                album: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+                track_no: r.get(5)?,
+                duration_secs: r.get(6)?,
+                mood,
+                analysis_error: if status.as_deref() == Some("failed") {
+                    r.get(11)?
+                } else {
+                    None
+                },
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::library::store::FileRecord;
+    use crate::library::TrackTags;
+
+    fn lib_with(n: usize) -> Library {
+        let mut lib = Library::open_in_memory().unwrap();
+        let files: Vec<FileRecord> = (0..n)
+            .map(|i| FileRecord {
+                path: PathBuf::from(format!("/m/{i}.flac")),
+                size: 100 + i as u64,
+                mtime_ns: 7,
+                fingerprint: None,
+                outcome: Ok(TrackTags {
+                    title: Some(format!("t{i}")),
+                    artist: Some("a".into()),
+                    ..Default::default()
+                }),
+            })
+            .collect();
+        lib.write_batch(&[], &files).unwrap();
+        lib
+    }
+
+    fn data(q: usize) -> AnalysisData {
+        let mut probs = [0.1f32; 4];
+        probs[q] = 0.7;
+        AnalysisData {
+            probs,
+            valence: 0.5,
+            arousal: -0.25,
+            duration_s: 30.0,
+            timeline: vec![
+                TimelinePoint {
+                    start_s: 0.0,
+                    end_s: 15.0,
+                    probs,
+                    valence: 0.4,
+                    arousal: -0.2,
+                },
+                TimelinePoint {
+                    start_s: 15.0,
+                    end_s: 30.0,
+                    probs,
+                    valence: 0.6,
+                    arousal: -0.3,
+                },
+            ],
+            embedding: vec![1.0, -2.5, 3.25],
+            top_tags: vec![("rock".into(), 0.5)],
+            thumbnail: Thumbnail {
+                width: 2,
+                height: 2,
+                pixels: vec![0, 64, 128, 255],
+            },
+        }
+    }
+
+    #[test]
+    fn round_trip_counts_and_staleness() {
+        let mut lib = lib_with(3);
+        let v1 = AnalysisVersion {
+            features: 1,
+            model: "m1".into(),
+        };
+        let pend = lib.pending_analysis(&v1).unwrap();
+        assert_eq!(pend.len(), 3);
+        lib.store_analysis(&pend[0], &v1, Ok(&data(2))).unwrap();
+        lib.store_analysis(&pend[1], &v1, Err("bad audio")).unwrap();
+        let c = lib.analysis_counts(&v1).unwrap();
+        assert_eq!((c.tracks, c.analysed, c.failed, c.pending), (3, 1, 1, 1));
+        assert_eq!(lib.pending_analysis(&v1).unwrap().len(), 1);
+
+        let a = lib.analysis(pend[0].id, &v1).unwrap().unwrap();
+        assert!(a.current);
+        let d = a.data.unwrap();
+        assert_eq!(d, data(2));
+        assert_eq!(d.quadrant(), 3);
+        let f = lib.analysis(pend[1].id, &v1).unwrap().unwrap();
+        assert_eq!(f.error.as_deref(), Some("bad audio"));
+
+        // Re-storing replaces (no duplicate timeline rows).
+        lib.store_analysis(&pend[0], &v1, Ok(&data(0))).unwrap();
+        let d = lib
+            .analysis(pend[0].id, &v1)
+            .unwrap()
+            .unwrap()
+            .data
+            .unwrap();
+        assert_eq!(d.timeline.len(), 2);
+        assert_eq!(d.quadrant(), 1);
+
+        // A new model version makes everything pending again; old rows are not current.
+        let v2 = AnalysisVersion {
+            features: 1,
+            model: "m2".into(),
+        };
+        assert_eq!(lib.pending_analysis(&v2).unwrap().len(), 3);
+        assert!(!lib.analysis(pend[0].id, &v2).unwrap().unwrap().current);
+        let rows = lib.browse(&v2).unwrap();
+        assert!(rows.iter().all(|r| r.mood.is_none()));
+        let rows = lib.browse(&v1).unwrap();
+        assert_eq!(rows.iter().filter(|r| r.mood.is_some()).count(), 1);
+        assert_eq!(
+            rows.iter().filter(|r| r.analysis_error.is_some()).count(),
+            1
+        );
+    }
+
+    #[test]
+    fn changed_file_is_pending_and_deleted_track_is_skipped() {
+        let mut lib = lib_with(2);
+        let v = AnalysisVersion {
+            features: 1,
+            model: "m".into(),
+        };
+        let pend = lib.pending_analysis(&v).unwrap();
+        // Result computed from an older version of the file.
+        let mut old = pend[0].clone();
+        old.mtime_ns -= 1;
+        lib.store_analysis(&old, &v, Ok(&data(1))).unwrap();
+        assert_eq!(lib.pending_analysis(&v).unwrap().len(), 2);
+        lib.store_analysis(&pend[0], &v, Ok(&data(1))).unwrap();
+        assert_eq!(lib.pending_analysis(&v).unwrap().len(), 1);
+        // Deleting the track cascades to its analysis and timeline.
+        lib.delete_tracks(&[pend[0].id]).unwrap();
+        let n: i64 = lib
+            .conn
+            .query_row("SELECT COUNT(*) FROM analysis_segments", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 0);
+        // Storing for a vanished track is a no-op, not an error.
+        lib.store_analysis(&pend[0], &v, Ok(&data(1))).unwrap();
+        assert_eq!(lib.analysis_counts(&v).unwrap().tracks, 1);
+    }
+}
