@@ -7,5 +7,6 @@ pub mod analysis;
 pub mod audio;
 pub mod cli;
 pub mod features;
+pub mod gui;
 pub mod library;
 pub mod model;

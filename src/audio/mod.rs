@@ -3,6 +3,7 @@
 
 mod decode;
 mod playback;
+pub mod player;
 mod resample;
 
 pub(crate) use decode::{audio_params, probe, sym_err, track_info};

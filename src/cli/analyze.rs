@@ -123,7 +123,11 @@ fn find_track(lib: &Library, which: &str) -> Result<TrackRow> {
     if let Some(t) = lib.track_by_path(p)? {
         return Ok(t);
     }
-    if let Ok(abs) = std::fs::canonicalize(p) {
+    // The scan stores absolute paths as walked (links not resolved), so try that first.
+    for abs in [std::path::absolute(p), std::fs::canonicalize(p)]
+        .into_iter()
+        .flatten()
+    {
         if let Some(t) = lib.track_by_path(&abs)? {
             return Ok(t);
         }

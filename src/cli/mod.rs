@@ -60,7 +60,7 @@ pub enum Command {
         /// stride count as stale.
         #[arg(long, default_value_t = crate::analysis::DEFAULT_STRIDE)]
         stride: usize,
-        /// Patches per network call (default: 1 on the CPU, 128 on CUDA).
+        /// Patches per network call (default: 2 on the CPU, 128 on CUDA).
         #[arg(long)]
         batch: Option<usize>,
         /// Nice value for the workers (0: normal priority).
@@ -114,6 +114,10 @@ pub enum Command {
         /// Also cross-validate the comparison set (architectures x feature sets).
         #[arg(long)]
         ablation: bool,
+        /// Also score the folds on strided segments only, e.g. `--eval-strides 2,3,5`
+        /// (what `valence analyze --stride N` feeds the model).
+        #[arg(long, value_delimiter = ',')]
+        eval_strides: Vec<usize>,
         /// Output folder: report.json, report.md, and the model (config.json, weights).
         #[arg(long)]
         out: PathBuf,
@@ -183,10 +187,9 @@ fn open_library(db: Option<PathBuf>) -> Result<Library> {
 
 pub fn run(cli: Cli) -> Result<()> {
     let Some(command) = cli.command else {
-        use clap::CommandFactory;
-        Cli::command().print_help()?;
-        println!();
-        return Ok(());
+        // No subcommand: open the window on the library.
+        let db = cli.db.unwrap_or_else(default_db_path);
+        return crate::gui::run(db).map_err(|e| anyhow::anyhow!("cannot open the window: {e}"));
     };
     let mut out = std::io::stdout().lock();
     match command {
@@ -201,6 +204,7 @@ pub fn run(cli: Cli) -> Result<()> {
             dropout,
             seed,
             ablation,
+            eval_strides,
             out: out_dir,
             device,
         } => {
@@ -212,6 +216,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 label_smoothing,
                 dropout,
                 seed,
+                eval_strides,
                 ..Default::default()
             };
             let command = std::env::args().collect::<Vec<_>>().join(" ");

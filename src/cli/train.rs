@@ -151,6 +151,23 @@ pub fn run_train(
             summary.valence_sign_accuracy.mean,
             t0.elapsed().as_secs_f64()
         );
+        let mut stride_rows = Vec::new();
+        for (stride, f) in &cv.by_stride {
+            let s = summarize(f);
+            eprintln!(
+                "  stride {stride} (segments {:?} of 10): macro-F1 {:.3} +- {:.3}, accuracy {:.3}, arousal-sign {:.3}, valence-sign {:.3}",
+                crate::model::segments::strided_segments(10, *stride),
+                s.macro_f1.mean,
+                s.macro_f1.sd,
+                s.accuracy.mean,
+                s.arousal_sign_accuracy.mean,
+                s.valence_sign_accuracy.mean
+            );
+            stride_rows.push(serde_json::json!({"stride": stride, "summary": s}));
+        }
+        if !stride_rows.is_empty() {
+            extra["eval_strides"] = serde_json::json!(stride_rows);
+        }
         extra["best_epochs"] = serde_json::json!(cv.best_epochs);
         extra["cv_seconds"] = serde_json::json!(t0.elapsed().as_secs_f64());
         let mut rows = vec![(variant_name(&opts), summary.clone())];

@@ -95,6 +95,40 @@ impl SegmentFeatures {
 pub const SEGMENT_SECS: f64 =
     (N_FRAMES * musicnn_input::HOP) as f64 / musicnn_input::SAMPLE_RATE as f64;
 
+/// The segments the library analyser runs musicnn on when it analyses one 3-s patch in
+/// `stride`: the middle one of each `stride`-segment window (`i % stride == stride / 2`),
+/// or the last segment when the track is too short to reach one.
+pub fn strided_segments(n: usize, stride: usize) -> Vec<usize> {
+    let stride = stride.max(1);
+    let picked: Vec<usize> = (0..n).filter(|i| i % stride == stride / 2).collect();
+    if picked.is_empty() && n > 0 {
+        vec![n - 1]
+    } else {
+        picked
+    }
+}
+
+impl SegmentFeatures {
+    /// Only the segments [`strided_segments`] picks (what the library analyser sees).
+    pub fn strided(&self, stride: usize) -> SegmentFeatures {
+        let idx = strided_segments(self.len(), stride);
+        let pick = |v: &Vec<Vec<f32>>| -> Vec<Vec<f32>> {
+            if v.is_empty() {
+                Vec::new()
+            } else {
+                idx.iter().filter_map(|&i| v.get(i).cloned()).collect()
+            }
+        };
+        SegmentFeatures {
+            emb: pick(&self.emb),
+            tags: pick(&self.tags),
+            desc: pick(&self.desc),
+            segment_secs: self.segment_secs * stride.max(1) as f64,
+            duration_secs: self.duration_secs,
+        }
+    }
+}
+
 /// Extracts the per-segment features of a file (musicnn on every non-overlapping 3-s patch).
 pub fn extract(
     path: &Path,
@@ -194,5 +228,29 @@ impl SegmentCache {
             }
         }
         Ok(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strided_segments_match_the_analyser() {
+        assert_eq!(strided_segments(10, 5), vec![2, 7]);
+        assert_eq!(strided_segments(10, 1), (0..10).collect::<Vec<_>>());
+        assert_eq!(strided_segments(10, 20), vec![9]);
+        assert_eq!(strided_segments(0, 5), Vec::<usize>::new());
+        let f = SegmentFeatures {
+            emb: (0..10).map(|i| vec![i as f32]).collect(),
+            tags: (0..10).map(|i| vec![i as f32]).collect(),
+            desc: vec![],
+            segment_secs: 3.0,
+            duration_secs: 30.0,
+        };
+        let s = f.strided(5);
+        assert_eq!(s.emb, vec![vec![2.0], vec![7.0]]);
+        assert!(s.desc.is_empty());
+        assert_eq!(s.len(), 2);
     }
 }

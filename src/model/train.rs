@@ -34,6 +34,9 @@ pub struct TrainOptions {
     /// Random crops of the segment sequence and input noise while training.
     pub augment: bool,
     pub seed: u64,
+    /// Also score each test fold on only the segments a library analysis with these
+    /// strides would see (the accuracy cost of analysing one patch in N).
+    pub eval_strides: Vec<usize>,
 }
 
 impl Default for TrainOptions {
@@ -52,6 +55,7 @@ impl Default for TrainOptions {
             segment_loss: 0.5,
             augment: true,
             seed: 7,
+            eval_strides: Vec::new(),
         }
     }
 }
@@ -355,6 +359,8 @@ pub fn fit(
 pub struct CvResult {
     pub folds: Vec<FoldMetrics>,
     pub best_epochs: Vec<usize>,
+    /// Per `eval_strides` entry: the same folds scored on strided segments only.
+    pub by_stride: Vec<(usize, Vec<FoldMetrics>)>,
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -378,6 +384,7 @@ pub fn cross_validate(
     let mut res = CvResult {
         folds: Vec::new(),
         best_epochs: Vec::new(),
+        by_stride: opts.eval_strides.iter().map(|&s| (s, Vec::new())).collect(),
     };
     for (fi, fold) in folds.iter().enumerate() {
         let (inner, val) = inner_split(
@@ -402,6 +409,22 @@ pub fn cross_validate(
         ));
         res.folds.push(m);
         res.best_epochs.push(best_epoch);
+        for (stride, metrics) in res.by_stride.iter_mut() {
+            let pred: Vec<usize> = fold
+                .test
+                .iter()
+                .map(|&i| {
+                    model
+                        .predict(&ds.feats[i].strided(*stride))
+                        .map(|e| argmax(&e.probs))
+                        .unwrap_or(0)
+                })
+                .collect();
+            metrics.push(FoldMetrics::from_confusion(
+                fi,
+                &Confusion::from_pairs(&truth, &pred),
+            ));
+        }
     }
     Ok(res)
 }

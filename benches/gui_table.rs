@@ -1,0 +1,257 @@
+//! The library window with 100,000 tracks: load into the view model, toggle a mood filter,
+//! type a search, sort, and build + lay out + draw the visible window (iced_test's headless
+//! tiny-skia renderer). Plus opening a real 100k-track database with analysis results and
+//! `Library::browse` on it: the path the window takes at start-up.
+//!
+//! `cargo bench --bench gui_table` (GUI_BENCH_DB_TRACKS=N for the database part, default
+//! 100000).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use iced::Settings;
+use iced_test::simulator::Simulator;
+use valence::audio::player::{AudioOutput, OutputError};
+use valence::gui::{library, theme, App};
+use valence::library::{AnalysisVersion, BrowseRow, Library, Mood};
+
+const N: usize = 100_000;
+
+fn no_device() -> Result<AudioOutput, OutputError> {
+    Err(OutputError::Device("bench".into()))
+}
+
+/// Deterministic pseudo-random rows (xorshift), with realistic string lengths.
+fn synthetic_rows(n: usize) -> Vec<BrowseRow> {
+    let words = [
+        "love", "night", "blue", "fire", "river", "dream", "city", "heart", "light", "storm",
+        "golden", "echo", "summer", "shadow", "wild", "silver", "road", "ocean", "ghost", "rain",
+    ];
+    let mut s: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    };
+    (0..n)
+        .map(|i| {
+            let r = next();
+            let w = |k: u64| words[(k % words.len() as u64) as usize];
+            let v = ((r >> 8) % 2000) as f32 / 1000.0 - 1.0;
+            let a = ((r >> 24) % 2000) as f32 / 1000.0 - 1.0;
+            let q = match (v >= 0.0, a >= 0.0) {
+                (true, true) => 1,
+                (false, true) => 2,
+                (false, false) => 3,
+                (true, false) => 4,
+            };
+            BrowseRow {
+                id: i as i64 + 1,
+                path: PathBuf::from(format!("/music/{i}.mp3")),
+                title: format!("{} {} {}", w(r), w(r >> 5), w(r >> 10)),
+                artist: format!("The {} {}", w(r >> 15), w(r >> 20)),
+                album: format!("{} {}", w(r >> 25), w(r >> 30)),
+                track_no: Some((i % 14) as u32 + 1),
+                duration_secs: Some(90.0 + (r >> 40) as f64 % 300.0),
+                // One in twenty not analysed yet.
+                mood: (i % 20 != 0).then_some(Mood {
+                    quadrant: q,
+                    valence: v,
+                    arousal: a,
+                }),
+                analysis_error: None,
+            }
+        })
+        .collect()
+}
+
+fn time<T>(f: impl FnOnce() -> T) -> (T, Duration) {
+    let t = Instant::now();
+    let out = f();
+    (out, t.elapsed())
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+fn main() {
+    // `cargo bench` passes --bench; `cargo test --benches` runs this with no flag: keep it short.
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let n = if quick { 5_000 } else { N };
+    println!("gui_table: {n} synthetic rows");
+
+    let rows = synthetic_rows(n);
+    let (mut state, open) = time(|| library::State::new(rows.clone()));
+    println!(
+        "open (load rows into the view model, lower-case keys, sort): {}",
+        ms(open)
+    );
+
+    let reps = if quick { 3 } else { 11 };
+    let mut toggles = Vec::new();
+    for _ in 0..reps {
+        let (_, d) = time(|| state.update(library::Message::ToggleMood(3)));
+        toggles.push(d);
+        let (_, d) = time(|| state.update(library::Message::ToggleMood(3)));
+        toggles.push(d);
+    }
+    println!("filter: toggle a mood (median): {}", ms(median(toggles)));
+
+    let mut typing = Vec::new();
+    for _ in 0..reps.min(5) {
+        let mut typed = String::new();
+        for c in "night".chars() {
+            typed.push(c);
+            let (_, d) = time(|| state.update(library::Message::Search(typed.clone())));
+            typing.push(d);
+        }
+        let _ = state.update(library::Message::ClearSearch);
+    }
+    println!(
+        "filter: one keystroke of a search (median): {}",
+        ms(median(typing))
+    );
+
+    for col in [
+        library::Column::Title,
+        library::Column::Valence,
+        library::Column::Duration,
+        library::Column::Artist,
+    ] {
+        let mut v = Vec::new();
+        for _ in 0..reps.min(5) {
+            let (_, d) = time(|| state.update(library::Message::Sort(col)));
+            v.push(d);
+        }
+        println!("sort by {col:?} (median): {}", ms(median(v)));
+    }
+
+    // The whole window over all rows: view() alone, then view + layout, then a frame drawn.
+    let app = App::with_rows(rows, no_device);
+    let mut views = Vec::new();
+    for _ in 0..reps {
+        let (e, d) = time(|| app.view());
+        drop(e);
+        views.push(d);
+    }
+    println!(
+        "view() of the window (visible rows only) (median): {}",
+        ms(median(views))
+    );
+    std::env::set_var("ICED_TEST_BACKEND", "tiny-skia");
+    let mut layouts = Vec::new();
+    let mut frames = Vec::new();
+    for _ in 0..reps.min(5) {
+        let (mut ui, d) =
+            time(|| Simulator::with_size(Settings::default(), (1280.0, 800.0), app.view()));
+        layouts.push(d);
+        let (_, d) = time(|| ui.snapshot(&theme::Mode::Dark.theme()));
+        frames.push(d);
+    }
+    println!("view() + layout (median): {}", ms(median(layouts)));
+    println!(
+        "draw one 1280x800 frame at 2x scale, tiny-skia (median): {}",
+        ms(median(frames))
+    );
+
+    // Library::browse on a real 100k-track database with analysis results. There is no
+    // public bulk insert (tracks come from scanning files), so the bench writes the rows
+    // with SQL into the schema `Library::open` created.
+    let db_tracks: usize = std::env::var("GUI_BENCH_DB_TRACKS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(if quick { 2_000 } else { N });
+    let dir = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => {
+            println!("browse: skipped ({e})");
+            return;
+        }
+    };
+    let db = dir.path().join("lib.sqlite3");
+    let v = valence::analysis::default_version().unwrap_or(AnalysisVersion {
+        features: 0,
+        model: "none".into(),
+    });
+    if let Err(e) = fill_db(&db, &synthetic_rows(db_tracks), &v) {
+        println!("browse: skipped (cannot build the database: {e})");
+        return;
+    }
+    let mut browses = Vec::new();
+    let mut got = 0;
+    for _ in 0..5 {
+        let (r, d) = time(|| Library::open(&db).and_then(|lib| lib.browse(&v)));
+        got = r.map(|r| r.len()).unwrap_or(0);
+        browses.push(d);
+    }
+    println!(
+        "open the database + Library::browse of {got} tracks with moods (median): {}",
+        ms(median(browses))
+    );
+    let (state, d) = time(|| {
+        Library::open(&db)
+            .and_then(|lib| lib.browse(&v))
+            .map(library::State::new)
+    });
+    println!(
+        "window open path: database -> view model of {} rows: {}",
+        state.map(|s| s.visible_count()).unwrap_or(0),
+        ms(d)
+    );
+}
+
+/// Writes `rows` (and their moods as current analysis results) into a new library.
+fn fill_db(db: &Path, rows: &[BrowseRow], v: &AnalysisVersion) -> Result<(), String> {
+    drop(Library::open(db).map_err(|e| e.to_string())?);
+    let mut c = rusqlite::Connection::open(db).map_err(|e| e.to_string())?;
+    let tx = c.transaction().map_err(|e| e.to_string())?;
+    {
+        let mut t = tx
+            .prepare(
+                "INSERT INTO tracks (id, path, size, mtime_ns, status, title, artist, album,
+                    track_no, duration_s, added_at, updated_at)
+                 VALUES (?1, ?2, 1000, 1, 'ok', ?3, ?4, ?5, ?6, ?7, 0, 0)",
+            )
+            .map_err(|e| e.to_string())?;
+        let mut a = tx
+            .prepare(
+                "INSERT INTO analysis (track_id, status, features_version, model_version,
+                    source_size, source_mtime_ns, analysed_at, quadrant, p1, p2, p3, p4,
+                    valence, arousal, duration_s)
+                 VALUES (?1, 'ok', ?2, ?3, 1000, 1, 0, ?4, 0.25, 0.25, 0.25, 0.25, ?5, ?6, ?7)",
+            )
+            .map_err(|e| e.to_string())?;
+        for r in rows {
+            t.execute(rusqlite::params![
+                r.id,
+                r.path.to_string_lossy().as_bytes(),
+                r.title,
+                r.artist,
+                r.album,
+                r.track_no,
+                r.duration_secs
+            ])
+            .map_err(|e| e.to_string())?;
+            if let Some(m) = r.mood {
+                a.execute(rusqlite::params![
+                    r.id,
+                    v.features,
+                    v.model,
+                    m.quadrant,
+                    m.valence,
+                    m.arousal,
+                    r.duration_secs
+                ])
+                .map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    tx.commit().map_err(|e| e.to_string())
+}

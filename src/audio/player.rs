@@ -1,0 +1,117 @@
+//! The audio output for the GUI: one rodio `Player` on the default device, fed by
+//! [`StreamSource`] (our decoder), so playback and analysis hear the same samples.
+//!
+//! The device sink (cpal stream) stays on a thread of its own: it is not `Send` on every
+//! platform, and the UI only needs the `Player` handle, which is.
+
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use super::StreamSource;
+
+/// Why audio cannot be played. Strings, so the message can travel to the window as is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OutputError {
+    #[error("no audio output: {0}")]
+    Device(String),
+    #[error("cannot play {path}: {reason}")]
+    File { path: String, reason: String },
+    #[error("cannot seek: {0}")]
+    Seek(String),
+}
+
+/// An open audio output. Dropping it closes the device.
+pub struct AudioOutput {
+    player: rodio::Player,
+    // Dropping the sender ends the thread that holds the device sink.
+    _keep: mpsc::Sender<()>,
+}
+
+impl std::fmt::Debug for AudioOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AudioOutput").finish_non_exhaustive()
+    }
+}
+
+impl AudioOutput {
+    /// Opens the default output device. On a machine without one (a server, a container)
+    /// this returns the reason instead of panicking.
+    pub fn open_default() -> Result<Self, OutputError> {
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let (keep_tx, keep_rx) = mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("valence-audio".into())
+            .spawn(move || {
+                match rodio::DeviceSinkBuilder::open_default_sink() {
+                    Ok(mut sink) => {
+                        sink.log_on_drop(false);
+                        let player = rodio::Player::connect_new(sink.mixer());
+                        if ready_tx.send(Ok(player)).is_ok() {
+                            // Hold the device until the output is dropped.
+                            let _ = keep_rx.recv();
+                        }
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(OutputError::Device(e.to_string())));
+                    }
+                }
+            })
+            .map_err(|e| OutputError::Device(e.to_string()))?;
+        let player = ready_rx
+            .recv()
+            .map_err(|_| OutputError::Device("audio thread stopped".into()))??;
+        Ok(Self {
+            player,
+            _keep: keep_tx,
+        })
+    }
+
+    /// Replaces whatever plays with `path`, from the start, and plays it.
+    pub fn play_file(&self, path: &Path) -> Result<(), OutputError> {
+        let source = StreamSource::open(path).map_err(|e| OutputError::File {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        self.player.clear();
+        self.player.append(source);
+        self.player.play();
+        Ok(())
+    }
+
+    pub fn pause(&self) {
+        self.player.pause();
+    }
+
+    pub fn resume(&self) {
+        self.player.play();
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.player.is_paused()
+    }
+
+    /// Nothing left to play (the track ended or none was started).
+    pub fn is_idle(&self) -> bool {
+        self.player.empty()
+    }
+
+    pub fn position(&self) -> Duration {
+        self.player.get_pos()
+    }
+
+    pub fn seek(&self, to: Duration) -> Result<(), OutputError> {
+        self.player
+            .try_seek(to)
+            .map_err(|e| OutputError::Seek(e.to_string()))
+    }
+
+    /// 0.0 ..= 1.0 (linear gain).
+    pub fn set_volume(&self, volume: f32) {
+        self.player.set_volume(volume.clamp(0.0, 1.0));
+    }
+
+    pub fn stop(&self) {
+        self.player.stop();
+    }
+}

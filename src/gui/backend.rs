@@ -1,0 +1,197 @@
+//! The bridge between the window and the rest of Valence. Everything that touches the
+//! database, the analysis engine or the disk runs on a std thread; results come back
+//! through a oneshot (one answer) or an unbounded channel (a stream of progress), which
+//! iced turns into messages with `Task::perform` / `Task::run`. The UI thread never blocks.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use iced::futures::channel::{mpsc, oneshot};
+use iced::futures::Stream;
+use iced::widget::image;
+
+use crate::analysis::{default_version, Control, Engine, EngineOptions, Progress};
+use crate::library::{
+    scan, AnalysisCounts, AnalysisVersion, BrowseRow, Library, ScanOptions, StoredAnalysis,
+    TimelinePoint, TrackRow,
+};
+
+/// Runs `f` on a new thread and resolves with its result. A panic or a failed spawn
+/// becomes an error string rather than a stuck future.
+pub async fn off_thread<T, F>(name: &str, f: F) -> Result<T, String>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, String> + Send + 'static,
+{
+    let (tx, rx) = oneshot::channel();
+    std::thread::Builder::new()
+        .name(format!("valence-{name}"))
+        .spawn(move || {
+            let _ = tx.send(f());
+        })
+        .map_err(|e| format!("cannot start a worker thread: {e}"))?;
+    rx.await
+        .map_err(|_| format!("the {name} worker stopped unexpectedly"))?
+}
+
+/// The version results must carry to be current. Without the model files nothing is
+/// current, but the library can still be browsed and played.
+fn version() -> (AnalysisVersion, Option<String>) {
+    match default_version() {
+        Ok(v) => (v, None),
+        Err(e) => (
+            AnalysisVersion {
+                features: 0,
+                model: "unavailable".into(),
+            },
+            Some(format!("emotion model unavailable: {e}")),
+        ),
+    }
+}
+
+/// What the library view needs at start-up and after each change.
+#[derive(Debug, Clone)]
+pub struct LibraryData {
+    pub rows: Vec<BrowseRow>,
+    pub counts: AnalysisCounts,
+    pub warning: Option<String>,
+}
+
+pub async fn load_library(db: PathBuf) -> Result<LibraryData, String> {
+    off_thread("load", move || {
+        let lib = Library::open(&db).map_err(|e| e.to_string())?;
+        let (v, warning) = version();
+        let rows = lib.browse(&v).map_err(|e| e.to_string())?;
+        let counts = lib.analysis_counts(&v).map_err(|e| e.to_string())?;
+        Ok(LibraryData {
+            rows,
+            counts,
+            warning,
+        })
+    })
+    .await
+}
+
+/// Everything the detail pane shows about one track.
+#[derive(Debug, Clone)]
+pub struct DetailData {
+    pub id: i64,
+    pub track: Option<TrackRow>,
+    pub analysis: Option<StoredAnalysis>,
+    pub spectrogram: Option<image::Handle>,
+}
+
+pub async fn load_detail(db: PathBuf, id: i64) -> Result<DetailData, String> {
+    off_thread("detail", move || {
+        let lib = Library::open(&db).map_err(|e| e.to_string())?;
+        let (v, _) = version();
+        let track = lib.track(id).map_err(|e| e.to_string())?;
+        let analysis = lib.analysis(id, &v).map_err(|e| e.to_string())?;
+        let spectrogram = analysis
+            .as_ref()
+            .and_then(|a| a.data.as_ref())
+            .and_then(|d| super::widgets::spectrogram_handle(&d.thumbnail));
+        Ok(DetailData {
+            id,
+            track,
+            analysis,
+            spectrogram,
+        })
+    })
+    .await
+}
+
+/// The timeline of the playing track, for the seek bar.
+pub async fn load_timeline(db: PathBuf, id: i64) -> Result<(i64, Vec<TimelinePoint>), String> {
+    off_thread("timeline", move || {
+        let lib = Library::open(&db).map_err(|e| e.to_string())?;
+        let (v, _) = version();
+        let a = lib.analysis(id, &v).map_err(|e| e.to_string())?;
+        Ok((
+            id,
+            a.and_then(|a| a.data)
+                .map(|d| d.timeline)
+                .unwrap_or_default(),
+        ))
+    })
+    .await
+}
+
+/// News from a background scan + analysis run.
+#[derive(Debug, Clone)]
+pub enum JobEvent {
+    Scanning,
+    Scanned {
+        seen: usize,
+        added: usize,
+        failed: usize,
+        problems: Vec<String>,
+    },
+    LoadingModels,
+    Progress(Progress),
+    Finished {
+        analysed: usize,
+        failed: usize,
+        cancelled: bool,
+    },
+    Failed(String),
+}
+
+/// Scans `roots` (if any) and then analyses every pending track, reporting as it goes.
+/// `control` pauses, resumes and cancels the analysis.
+pub fn run_job(
+    db: PathBuf,
+    roots: Vec<PathBuf>,
+    control: Arc<Control>,
+) -> impl Stream<Item = JobEvent> {
+    let (tx, rx) = mpsc::unbounded();
+    let spawned = std::thread::Builder::new()
+        .name("valence-job".into())
+        .spawn({
+            let tx = tx.clone();
+            move || {
+                if let Err(e) = job(&db, &roots, &control, &tx) {
+                    let _ = tx.unbounded_send(JobEvent::Failed(e));
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        let _ = tx.unbounded_send(JobEvent::Failed(format!("cannot start the worker: {e}")));
+    }
+    rx
+}
+
+fn job(
+    db: &Path,
+    roots: &[PathBuf],
+    control: &Arc<Control>,
+    tx: &mpsc::UnboundedSender<JobEvent>,
+) -> Result<(), String> {
+    if !roots.is_empty() {
+        let _ = tx.unbounded_send(JobEvent::Scanning);
+        let mut lib = Library::open(db).map_err(|e| e.to_string())?;
+        let report = scan(&mut lib, roots, &ScanOptions::default()).map_err(|e| e.to_string())?;
+        let _ = tx.unbounded_send(JobEvent::Scanned {
+            seen: report.seen,
+            added: report.added + report.updated,
+            failed: report.failed + report.unsupported,
+            problems: report.walk_errors.clone(),
+        });
+    }
+    if control.is_cancelled() {
+        return Ok(());
+    }
+    let _ = tx.unbounded_send(JobEvent::LoadingModels);
+    let engine = Engine::load(EngineOptions::default()).map_err(|e| e.to_string())?;
+    let summary = engine
+        .run(db, control, |p| {
+            let _ = tx.unbounded_send(JobEvent::Progress(p.clone()));
+        })
+        .map_err(|e| e.to_string())?;
+    let _ = tx.unbounded_send(JobEvent::Finished {
+        analysed: summary.progress.done,
+        failed: summary.progress.failed,
+        cancelled: summary.cancelled,
+    });
+    Ok(())
+}

@@ -1,0 +1,561 @@
+//! The library table: sortable, searchable, filterable by mood, and virtualised — only the
+//! rows inside the viewport are built, with spacers above and below, so 100,000 tracks
+//! scroll as smoothly as 100. Filtering and sorting run in memory over indices.
+
+use std::cmp::Ordering;
+
+use iced::widget::operation::{self, AbsoluteOffset};
+use iced::widget::{button, column, container, row, scrollable, space, text, text_input, Id};
+use iced::{alignment, Element, Length, Task};
+
+use crate::library::BrowseRow;
+
+use super::theme;
+use super::widgets;
+
+/// Fixed row height: what makes virtualisation a division.
+pub const ROW_HEIGHT: f32 = 30.0;
+/// Rows built beyond the visible ones, so a fast wheel never shows a gap.
+const OVERSCAN: usize = 4;
+
+pub fn search_id() -> Id {
+    Id::new("library-search")
+}
+
+pub fn table_id() -> Id {
+    Id::new("library-table")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    Title,
+    Artist,
+    Album,
+    Duration,
+    Mood,
+    Valence,
+    Arousal,
+}
+
+impl Column {
+    pub const ALL: [Column; 7] = [
+        Column::Title,
+        Column::Artist,
+        Column::Album,
+        Column::Duration,
+        Column::Mood,
+        Column::Valence,
+        Column::Arousal,
+    ];
+
+    fn title(self) -> &'static str {
+        match self {
+            Column::Title => "Title",
+            Column::Artist => "Artist",
+            Column::Album => "Album",
+            Column::Duration => "Time",
+            Column::Mood => "Mood",
+            Column::Valence => "Valence",
+            Column::Arousal => "Arousal",
+        }
+    }
+
+    fn width(self) -> Length {
+        match self {
+            Column::Title => Length::FillPortion(4),
+            Column::Artist | Column::Album => Length::FillPortion(3),
+            Column::Duration => Length::Fixed(64.0),
+            Column::Mood => Length::Fixed(104.0),
+            Column::Valence | Column::Arousal => Length::Fixed(76.0),
+        }
+    }
+
+    fn numeric(self) -> bool {
+        matches!(self, Column::Duration | Column::Valence | Column::Arousal)
+    }
+}
+
+/// Lower-cased copies for search and sort, computed once per load.
+#[derive(Debug, Clone)]
+struct Keys {
+    title: String,
+    artist: String,
+    album: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct State {
+    rows: Vec<BrowseRow>,
+    keys: Vec<Keys>,
+    /// Indices into `rows`, all of them, in the current sort order.
+    sorted: Vec<usize>,
+    /// Indices into `rows`: the current filtered, sorted view (`sorted`, filtered).
+    view: Vec<usize>,
+    search: String,
+    /// Mood filters; none on = show everything.
+    moods: [bool; 4],
+    sort: Column,
+    ascending: bool,
+    scroll_y: f32,
+    viewport_h: f32,
+    selected: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Message {
+    Search(String),
+    ClearSearch,
+    ToggleMood(u8),
+    Sort(Column),
+    Scrolled(scrollable::Viewport),
+    Clicked(i64),
+    DoubleClicked(i64),
+}
+
+/// What the table tells the app.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Selected(i64),
+    Play(i64),
+}
+
+impl Default for State {
+    fn default() -> Self {
+        Self::new(Vec::new())
+    }
+}
+
+impl State {
+    pub fn new(rows: Vec<BrowseRow>) -> Self {
+        let mut s = Self {
+            rows: Vec::new(),
+            keys: Vec::new(),
+            sorted: Vec::new(),
+            view: Vec::new(),
+            search: String::new(),
+            moods: [false; 4],
+            sort: Column::Artist,
+            ascending: true,
+            scroll_y: 0.0,
+            // Until the first scroll event tells us, assume a tall window.
+            viewport_h: 900.0,
+            selected: None,
+        };
+        s.set_rows(rows);
+        s
+    }
+
+    /// Replaces the rows (a reload), keeping search, filters, sort and selection.
+    pub fn set_rows(&mut self, rows: Vec<BrowseRow>) {
+        self.keys = rows
+            .iter()
+            .map(|r| Keys {
+                title: r.title.to_lowercase(),
+                artist: r.artist.to_lowercase(),
+                album: r.album.to_lowercase(),
+            })
+            .collect();
+        self.rows = rows;
+        self.sorted = (0..self.rows.len()).collect();
+        self.sort_view();
+        self.refresh();
+    }
+
+    pub fn rows(&self) -> &[BrowseRow] {
+        &self.rows
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    pub fn visible_count(&self) -> usize {
+        self.view.len()
+    }
+
+    /// The current view, in order: the player's queue.
+    pub fn view_rows(&self) -> impl Iterator<Item = &BrowseRow> {
+        self.view.iter().filter_map(|&i| self.rows.get(i))
+    }
+
+    pub fn row(&self, id: i64) -> Option<&BrowseRow> {
+        self.rows.iter().find(|r| r.id == id)
+    }
+
+    pub fn selected(&self) -> Option<i64> {
+        self.selected
+    }
+
+    pub fn search(&self) -> &str {
+        &self.search
+    }
+
+    pub fn moods(&self) -> [bool; 4] {
+        self.moods
+    }
+
+    pub fn sort(&self) -> (Column, bool) {
+        (self.sort, self.ascending)
+    }
+
+    pub fn set_viewport_height(&mut self, h: f32) {
+        self.viewport_h = h.max(ROW_HEIGHT);
+    }
+
+    /// Recomputes the view by filtering the sorted order: a filter or a keystroke costs one
+    /// pass over the rows, never a sort.
+    fn refresh(&mut self) {
+        let needle = self.search.trim().to_lowercase();
+        let any_mood = self.moods.iter().any(|&m| m);
+        self.view = self
+            .sorted
+            .iter()
+            .copied()
+            .filter(|&i| {
+                let r = &self.rows[i];
+                let k = &self.keys[i];
+                let mood_ok = !any_mood
+                    || r.mood.is_some_and(|m| {
+                        (1..=4).contains(&m.quadrant) && self.moods[m.quadrant as usize - 1]
+                    });
+                mood_ok
+                    && (needle.is_empty()
+                        || k.title.contains(&needle)
+                        || k.artist.contains(&needle)
+                        || k.album.contains(&needle))
+            })
+            .collect();
+    }
+
+    /// Sorts all rows by the current column. Stable, so equal keys keep library order.
+    fn sort_view(&mut self) {
+        let (rows, keys) = (&self.rows, &self.keys);
+        let by = self.sort;
+        let asc = self.ascending;
+        let dir = |o: Ordering| if asc { o } else { o.reverse() };
+        // Missing values (not analysed, no duration) stay at the end in both directions.
+        let cmp_f = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(a), Some(b)) => dir(a.partial_cmp(&b).unwrap_or(Ordering::Equal)),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => Ordering::Equal,
+        };
+        let library_order = |a: usize, b: usize| {
+            keys[a]
+                .artist
+                .cmp(&keys[b].artist)
+                .then_with(|| keys[a].album.cmp(&keys[b].album))
+                .then_with(|| rows[a].track_no.cmp(&rows[b].track_no))
+                .then_with(|| keys[a].title.cmp(&keys[b].title))
+        };
+        self.sorted.sort_by(|&a, &b| {
+            let (ra, rb) = (&rows[a], &rows[b]);
+            match by {
+                Column::Title => dir(keys[a].title.cmp(&keys[b].title)),
+                Column::Artist => dir(library_order(a, b)),
+                Column::Album => dir(keys[a]
+                    .album
+                    .cmp(&keys[b].album)
+                    .then_with(|| ra.track_no.cmp(&rb.track_no))),
+                Column::Duration => cmp_f(ra.duration_secs, rb.duration_secs),
+                Column::Mood => cmp_f(
+                    ra.mood.map(|m| m.quadrant as f64),
+                    rb.mood.map(|m| m.quadrant as f64),
+                ),
+                Column::Valence => cmp_f(
+                    ra.mood.map(|m| m.valence as f64),
+                    rb.mood.map(|m| m.valence as f64),
+                ),
+                Column::Arousal => cmp_f(
+                    ra.mood.map(|m| m.arousal as f64),
+                    rb.mood.map(|m| m.arousal as f64),
+                ),
+            }
+        });
+    }
+
+    pub fn update(&mut self, message: Message) -> (Task<Message>, Option<Event>) {
+        match message {
+            Message::Search(s) => {
+                self.search = s;
+                self.refresh();
+                (self.scroll_to_top(), None)
+            }
+            Message::ClearSearch => {
+                if self.search.is_empty() {
+                    return (Task::none(), None);
+                }
+                self.search.clear();
+                self.refresh();
+                (self.reveal_selected(), None)
+            }
+            Message::ToggleMood(q) => {
+                if (1..=4).contains(&q) {
+                    let i = q as usize - 1;
+                    self.moods[i] = !self.moods[i];
+                    self.refresh();
+                }
+                (self.scroll_to_top(), None)
+            }
+            Message::Sort(c) => {
+                if self.sort == c {
+                    self.ascending = !self.ascending;
+                } else {
+                    self.sort = c;
+                    // Numbers read best high-to-low first; text A-Z.
+                    self.ascending = !matches!(c, Column::Valence | Column::Arousal);
+                }
+                self.sort_view();
+                self.refresh();
+                (self.reveal_selected(), None)
+            }
+            Message::Scrolled(v) => {
+                self.scroll_y = v.absolute_offset().y.max(0.0);
+                self.viewport_h = v.bounds().height.max(ROW_HEIGHT);
+                (Task::none(), None)
+            }
+            Message::Clicked(id) => {
+                self.selected = Some(id);
+                (Task::none(), Some(Event::Selected(id)))
+            }
+            Message::DoubleClicked(id) => {
+                self.selected = Some(id);
+                (Task::none(), Some(Event::Play(id)))
+            }
+        }
+    }
+
+    /// Moves the selection by `delta` rows in the view (keyboard up/down).
+    pub fn move_selection(&mut self, delta: i64) -> (Task<Message>, Option<Event>) {
+        if self.view.is_empty() {
+            return (Task::none(), None);
+        }
+        let pos = self
+            .selected
+            .and_then(|id| self.position_of(id))
+            .map(|p| (p as i64 + delta).clamp(0, self.view.len() as i64 - 1) as usize)
+            .unwrap_or(0);
+        let id = self.rows[self.view[pos]].id;
+        self.selected = Some(id);
+        (self.reveal_selected(), Some(Event::Selected(id)))
+    }
+
+    fn position_of(&self, id: i64) -> Option<usize> {
+        self.view.iter().position(|&i| self.rows[i].id == id)
+    }
+
+    fn scroll_to_top(&mut self) -> Task<Message> {
+        self.scroll_y = 0.0;
+        operation::scroll_to(table_id(), AbsoluteOffset { x: 0.0, y: 0.0 })
+    }
+
+    /// Scrolls just enough to show the selected row.
+    fn reveal_selected(&mut self) -> Task<Message> {
+        let Some(pos) = self.selected.and_then(|id| self.position_of(id)) else {
+            return Task::none();
+        };
+        let top = pos as f32 * ROW_HEIGHT;
+        let y = if top < self.scroll_y {
+            top
+        } else if top + ROW_HEIGHT > self.scroll_y + self.viewport_h {
+            top + ROW_HEIGHT - self.viewport_h
+        } else {
+            return Task::none();
+        };
+        self.scroll_y = y.max(0.0);
+        operation::scroll_to(
+            table_id(),
+            AbsoluteOffset {
+                x: 0.0,
+                y: self.scroll_y,
+            },
+        )
+    }
+
+    /// The range of view positions to build for the current scroll offset.
+    pub fn window(&self) -> std::ops::Range<usize> {
+        let n = self.view.len();
+        let first = ((self.scroll_y / ROW_HEIGHT).floor() as usize)
+            .saturating_sub(OVERSCAN)
+            .min(n);
+        let count = (self.viewport_h / ROW_HEIGHT).ceil() as usize + 2 * OVERSCAN;
+        first..(first + count).min(n)
+    }
+
+    pub fn view(&self) -> Element<'_, Message> {
+        let filters = self.filters();
+        let header = container(
+            row(Column::ALL.iter().map(|&c| self.header_cell(c)))
+                .spacing(theme::SPACE_S)
+                .padding([0.0, theme::SPACE_M]),
+        )
+        .height(Length::Fixed(ROW_HEIGHT + 4.0))
+        .align_y(alignment::Vertical::Center)
+        .style(theme::header_row);
+
+        let body: Element<'_, Message> = if self.view.is_empty() {
+            let why = if self.rows.is_empty() {
+                "The library is empty."
+            } else {
+                "No tracks match the search and mood filters."
+            };
+            container(text(why).size(theme::TEXT_BODY).style(|t| text::Style {
+                color: Some(theme::muted(t)),
+            }))
+            .center(Length::Fill)
+            .into()
+        } else {
+            let range = self.window();
+            let above = range.start as f32 * ROW_HEIGHT;
+            let below = (self.view.len() - range.end) as f32 * ROW_HEIGHT;
+            let mut rows = column![space().height(Length::Fixed(above))];
+            for pos in range {
+                let i = self.view[pos];
+                rows = rows.push(self.table_row(&self.rows[i], pos % 2 == 1));
+            }
+            rows = rows.push(space().height(Length::Fixed(below)));
+            scrollable(rows.width(Length::Fill))
+                .id(table_id())
+                .on_scroll(Message::Scrolled)
+                .height(Length::Fill)
+                .width(Length::Fill)
+                .into()
+        };
+
+        column![filters, header, body]
+            .width(Length::Fill)
+            .height(Length::Fill)
+            .into()
+    }
+
+    /// Search box, mood chips and the count of shown tracks.
+    fn filters(&self) -> Element<'_, Message> {
+        let search = text_input("Search title, artist, album   ( / )", &self.search)
+            .id(search_id())
+            .on_input(Message::Search)
+            .padding([6.0, 10.0])
+            .size(theme::TEXT_BODY)
+            .width(Length::Fixed(300.0))
+            .style(theme::search_input);
+        let chips = row((1u8..=4).map(|q| {
+            let on = self.moods[q as usize - 1];
+            button(text(format!("Q{q} {}", theme::quadrant_label(q))).size(theme::TEXT_SMALL))
+                .padding([4.0, 12.0])
+                .style(theme::chip(q, on))
+                .on_press(Message::ToggleMood(q))
+                .into()
+        }))
+        .spacing(theme::SPACE_S);
+        let count = if self.view.len() == self.rows.len() {
+            format!("{} tracks", self.rows.len())
+        } else {
+            format!("{} of {} tracks", self.view.len(), self.rows.len())
+        };
+        container(
+            row![
+                search,
+                chips,
+                space::horizontal(),
+                text(count)
+                    .size(theme::TEXT_SMALL)
+                    .wrapping(text::Wrapping::None)
+                    .style(|t| text::Style {
+                        color: Some(theme::muted(t)),
+                    }),
+            ]
+            .spacing(theme::SPACE_M)
+            .align_y(alignment::Vertical::Center),
+        )
+        .padding([theme::SPACE_S, theme::SPACE_M])
+        .into()
+    }
+
+    fn header_cell(&self, c: Column) -> Element<'_, Message> {
+        let arrow = if self.sort == c {
+            if self.ascending {
+                " ▲"
+            } else {
+                " ▼"
+            }
+        } else {
+            ""
+        };
+        let label = text(format!("{}{arrow}", c.title()))
+            .size(theme::TEXT_SMALL)
+            .font(iced::Font {
+                weight: iced::font::Weight::Semibold,
+                ..iced::Font::with_name(super::FONT_NAME)
+            })
+            .width(Length::Fill)
+            .align_x(if c.numeric() {
+                alignment::Horizontal::Right
+            } else {
+                alignment::Horizontal::Left
+            });
+        button(label)
+            .padding([4.0, 2.0])
+            .width(c.width())
+            .style(theme::flat)
+            .on_press(Message::Sort(c))
+            .into()
+    }
+
+    fn table_row<'a>(&'a self, r: &'a BrowseRow, odd: bool) -> Element<'a, Message> {
+        let cell = |s: String, c: Column| -> Element<'a, Message> {
+            text(s)
+                .size(theme::TEXT_BODY)
+                .width(c.width())
+                .wrapping(text::Wrapping::None)
+                .align_x(if c.numeric() {
+                    alignment::Horizontal::Right
+                } else {
+                    alignment::Horizontal::Left
+                })
+                .into()
+        };
+        let num = |v: Option<f32>| v.map(|v| format!("{v:+.2}")).unwrap_or_else(|| "—".into());
+        let mood: Element<'a, Message> = match (&r.mood, &r.analysis_error) {
+            (Some(m), _) => widgets::badge(Some(m)),
+            (None, Some(_)) => text("failed")
+                .size(theme::TEXT_SMALL)
+                .style(|t: &iced::Theme| text::Style {
+                    color: Some(t.extended_palette().danger.base.color),
+                })
+                .into(),
+            (None, None) => widgets::badge(None),
+        };
+        let content = row![
+            cell(r.title.clone(), Column::Title),
+            cell(r.artist.clone(), Column::Artist),
+            cell(r.album.clone(), Column::Album),
+            cell(
+                r.duration_secs.map(super::fmt_time).unwrap_or_default(),
+                Column::Duration
+            ),
+            container(mood).width(Column::Mood.width()),
+            cell(num(r.mood.map(|m| m.valence)), Column::Valence),
+            cell(num(r.mood.map(|m| m.arousal)), Column::Arousal),
+        ]
+        .spacing(theme::SPACE_S)
+        .align_y(alignment::Vertical::Center);
+        let selected = self.selected == Some(r.id);
+        let id = r.id;
+        // Click selects; a second click on the selected row plays it.
+        let msg = if selected {
+            Message::DoubleClicked(id)
+        } else {
+            Message::Clicked(id)
+        };
+        button(
+            container(content)
+                .height(Length::Fill)
+                .align_y(alignment::Vertical::Center),
+        )
+        .width(Length::Fill)
+        .height(Length::Fixed(ROW_HEIGHT))
+        .padding([0.0, theme::SPACE_M + 2.0])
+        .style(theme::table_row(selected, odd))
+        .on_press(msg)
+        .into()
+    }
+}

@@ -1,0 +1,366 @@
+//! The player bar: play/pause, previous/next, the seek bar drawn as the track's emotion
+//! timeline, volume. The queue is the library view (filtered, sorted) when play started.
+//! Without an audio device the bar says why instead of playing.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use iced::widget::{button, canvas, column, container, row, slider, text};
+use iced::{alignment, Element, Length};
+
+use crate::audio::player::{AudioOutput, OutputError};
+use crate::library::{BrowseRow, TimelinePoint};
+
+use super::theme;
+use super::widgets::timeline::SeekBar;
+
+/// One entry of the queue (a copy: the library may reload while we play).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueItem {
+    pub id: i64,
+    pub path: PathBuf,
+    pub title: String,
+    pub artist: String,
+    pub duration: Option<f64>,
+}
+
+impl From<&BrowseRow> for QueueItem {
+    fn from(r: &BrowseRow) -> Self {
+        Self {
+            id: r.id,
+            path: r.path.clone(),
+            title: r.title.clone(),
+            artist: r.artist.clone(),
+            duration: r.duration_secs,
+        }
+    }
+}
+
+/// How the output is opened; tests swap in one that fails like a machine without sound.
+pub type Opener = fn() -> Result<AudioOutput, OutputError>;
+
+enum Output {
+    /// Not opened yet: opening waits for the first play, so a silent start costs nothing.
+    Closed,
+    Open(AudioOutput),
+    Unavailable(String),
+}
+
+pub struct State {
+    opener: Opener,
+    output: Output,
+    queue: Vec<QueueItem>,
+    index: Option<usize>,
+    playing: bool,
+    position: f64,
+    volume: f32,
+    timeline: Vec<TimelinePoint>,
+    error: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Message {
+    PlayPause,
+    Next,
+    Previous,
+    Seek(f64),
+    SeekBy(f64),
+    Volume(f32),
+    Tick,
+    DismissError,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A track started: the app loads its timeline for the seek bar.
+    NowPlaying(i64),
+}
+
+impl Default for State {
+    fn default() -> Self {
+        Self::new(AudioOutput::open_default)
+    }
+}
+
+impl State {
+    pub fn new(opener: Opener) -> Self {
+        Self {
+            opener,
+            output: Output::Closed,
+            queue: Vec::new(),
+            index: None,
+            playing: false,
+            position: 0.0,
+            volume: 0.8,
+            timeline: Vec::new(),
+            error: None,
+        }
+    }
+
+    pub fn is_playing(&self) -> bool {
+        self.playing
+    }
+
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    pub fn current(&self) -> Option<&QueueItem> {
+        self.index.and_then(|i| self.queue.get(i))
+    }
+
+    pub fn set_timeline(&mut self, id: i64, timeline: Vec<TimelinePoint>) {
+        if self.current().map(|c| c.id) == Some(id) {
+            self.timeline = timeline;
+        }
+    }
+
+    fn output(&mut self) -> Result<&AudioOutput, String> {
+        if matches!(self.output, Output::Closed) {
+            self.output = match (self.opener)() {
+                Ok(o) => {
+                    o.set_volume(self.volume);
+                    Output::Open(o)
+                }
+                Err(e) => Output::Unavailable(format!("Cannot play: {e}")),
+            };
+        }
+        match &self.output {
+            Output::Open(o) => Ok(o),
+            Output::Unavailable(why) => Err(why.clone()),
+            Output::Closed => Err("Cannot play: audio output not open".into()),
+        }
+    }
+
+    /// Plays `queue[index]`; the queue replaces the old one.
+    pub fn play_queue(&mut self, queue: Vec<QueueItem>, index: usize) -> Option<Event> {
+        self.queue = queue;
+        self.start(index)
+    }
+
+    fn start(&mut self, index: usize) -> Option<Event> {
+        let item = self.queue.get(index)?.clone();
+        self.index = Some(index);
+        self.position = 0.0;
+        self.timeline.clear();
+        let result = self
+            .output()
+            .and_then(|o| o.play_file(&item.path).map_err(|e| e.to_string()));
+        match result {
+            Ok(()) => {
+                self.playing = true;
+                self.error = None;
+            }
+            Err(e) => {
+                self.playing = false;
+                self.error = Some(e);
+            }
+        }
+        Some(Event::NowPlaying(item.id))
+    }
+
+    pub fn update(&mut self, message: Message) -> Option<Event> {
+        match message {
+            Message::PlayPause => {
+                let index = self.index?;
+                if let Output::Open(o) = &self.output {
+                    if self.playing {
+                        o.pause();
+                        self.playing = false;
+                    } else if o.is_idle() {
+                        return self.start(index);
+                    } else {
+                        o.resume();
+                        self.playing = true;
+                    }
+                    None
+                } else {
+                    self.start(index)
+                }
+            }
+            Message::Next => {
+                let next = self.index.map(|i| i + 1).unwrap_or(0);
+                if next < self.queue.len() {
+                    self.start(next)
+                } else {
+                    self.stop();
+                    None
+                }
+            }
+            Message::Previous => {
+                // Like every player: back to the start first, then the previous track.
+                let i = self.index?;
+                if self.position > 3.0 || i == 0 {
+                    self.seek_to(0.0);
+                    None
+                } else {
+                    self.start(i - 1)
+                }
+            }
+            Message::Seek(s) => {
+                self.seek_to(s);
+                None
+            }
+            Message::SeekBy(d) => {
+                self.seek_to(self.position + d);
+                None
+            }
+            Message::Volume(v) => {
+                self.volume = v.clamp(0.0, 1.0);
+                if let Output::Open(o) = &self.output {
+                    o.set_volume(self.volume);
+                }
+                None
+            }
+            Message::Tick => {
+                if let Output::Open(o) = &self.output {
+                    if self.playing {
+                        if o.is_idle() {
+                            // The track ended: go on with the queue.
+                            return self.update(Message::Next);
+                        }
+                        self.position = o.position().as_secs_f64();
+                    }
+                }
+                None
+            }
+            Message::DismissError => {
+                self.error = None;
+                None
+            }
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Output::Open(o) = &self.output {
+            o.stop();
+        }
+        self.playing = false;
+        self.position = 0.0;
+    }
+
+    fn duration(&self) -> f64 {
+        self.current()
+            .and_then(|c| c.duration)
+            .or_else(|| self.timeline.last().map(|p| p.end_s))
+            .unwrap_or(0.0)
+    }
+
+    fn seek_to(&mut self, secs: f64) {
+        if self.index.is_none() {
+            return;
+        }
+        let dur = self.duration();
+        let secs = if dur > 0.0 {
+            secs.clamp(0.0, dur)
+        } else {
+            secs.max(0.0)
+        };
+        if let Output::Open(o) = &self.output {
+            match o.seek(Duration::from_secs_f64(secs)) {
+                Ok(()) => self.position = secs,
+                Err(e) => self.error = Some(e.to_string()),
+            }
+        }
+    }
+
+    pub fn view(&self) -> Element<'_, Message> {
+        let icon = |s: &'static str| text(s).size(16).align_x(alignment::Horizontal::Center);
+        let has = self.index.is_some();
+        let controls = row![
+            button(icon("|◀"))
+                .style(theme::flat)
+                .padding([6.0, 10.0])
+                .on_press_maybe(has.then_some(Message::Previous)),
+            button(icon(if self.playing { "❚❚" } else { "▶" }))
+                .style(iced::widget::button::primary)
+                .padding([6.0, 14.0])
+                .on_press_maybe(has.then_some(Message::PlayPause)),
+            button(icon("▶|"))
+                .style(theme::flat)
+                .padding([6.0, 10.0])
+                .on_press_maybe(has.then_some(Message::Next)),
+        ]
+        .spacing(theme::SPACE_XS)
+        .align_y(alignment::Vertical::Center);
+
+        let (title, artist) = match self.current() {
+            Some(c) => (c.title.clone(), c.artist.clone()),
+            None => (
+                "Nothing playing".to_string(),
+                "Select a track and press Enter".to_string(),
+            ),
+        };
+        let now = column![
+            text(title)
+                .size(theme::TEXT_BODY)
+                .wrapping(text::Wrapping::None),
+            text(artist)
+                .size(theme::TEXT_SMALL)
+                .wrapping(text::Wrapping::None)
+                .style(super::detail::muted_text),
+        ]
+        .width(Length::Fixed(220.0))
+        .clip(true);
+
+        let dur = self.duration();
+        let seek = canvas(SeekBar {
+            timeline: &self.timeline,
+            duration: dur,
+            position: self.position,
+            on_seek: has.then_some(Message::Seek as fn(f64) -> Message),
+        })
+        .width(Length::Fill)
+        .height(Length::Fixed(22.0));
+        let times = |s: f64| {
+            text(super::fmt_time(s))
+                .size(theme::TEXT_SMALL)
+                .style(super::detail::muted_text)
+        };
+        let volume = row![
+            text("Vol")
+                .size(theme::TEXT_SMALL)
+                .style(super::detail::muted_text),
+            slider(0.0..=1.0, self.volume, Message::Volume)
+                .step(0.01)
+                .width(Length::Fixed(100.0)),
+        ]
+        .spacing(theme::SPACE_S)
+        .align_y(alignment::Vertical::Center);
+
+        let bar = row![
+            controls,
+            now,
+            times(self.position),
+            seek,
+            times(dur),
+            volume
+        ]
+        .spacing(theme::SPACE_M)
+        .align_y(alignment::Vertical::Center);
+
+        let mut content = column![].spacing(theme::SPACE_S);
+        if let Some(e) = &self.error {
+            content = content.push(
+                container(
+                    row![
+                        text(e.clone()).size(theme::TEXT_BODY).width(Length::Fill),
+                        button(text("Dismiss").size(theme::TEXT_SMALL))
+                            .style(theme::flat)
+                            .on_press(Message::DismissError),
+                    ]
+                    .align_y(alignment::Vertical::Center),
+                )
+                .padding([6.0, theme::SPACE_M])
+                .width(Length::Fill)
+                .style(theme::error_banner),
+            );
+        }
+        content = content.push(bar);
+        container(content)
+            .padding([theme::SPACE_S, theme::SPACE_L])
+            .width(Length::Fill)
+            .style(theme::panel)
+            .into()
+    }
+}
