@@ -81,6 +81,8 @@ struct Keys {
     title: String,
     artist: String,
     album: String,
+    /// Title, artist and album in one string: one substring search per row.
+    hay: String,
 }
 
 #[derive(Debug, Clone)]
@@ -91,6 +93,8 @@ pub struct State {
     sorted: Vec<usize>,
     /// Indices into `rows`: the current filtered, sorted view (`sorted`, filtered).
     view: Vec<usize>,
+    /// The search text and moods `view` was filtered by.
+    filtered_by: (String, [bool; 4]),
     search: String,
     /// Mood filters; none on = show everything.
     moods: [bool; 4],
@@ -132,6 +136,7 @@ impl State {
             keys: Vec::new(),
             sorted: Vec::new(),
             view: Vec::new(),
+            filtered_by: (String::new(), [false; 4]),
             search: String::new(),
             moods: [false; 4],
             sort: Column::Artist,
@@ -149,10 +154,20 @@ impl State {
     pub fn set_rows(&mut self, rows: Vec<BrowseRow>) {
         self.keys = rows
             .iter()
-            .map(|r| Keys {
-                title: r.title.to_lowercase(),
-                artist: r.artist.to_lowercase(),
-                album: r.album.to_lowercase(),
+            .map(|r| {
+                let (title, artist, album) = (
+                    r.title.to_lowercase(),
+                    r.artist.to_lowercase(),
+                    r.album.to_lowercase(),
+                );
+                // A newline cannot be typed into the search box, so no match spans fields.
+                let hay = format!("{title}\n{artist}\n{album}");
+                Keys {
+                    title,
+                    artist,
+                    album,
+                    hay,
+                }
             })
             .collect();
         self.rows = rows;
@@ -205,26 +220,41 @@ impl State {
     /// Recomputes the view by filtering the sorted order: a filter or a keystroke costs one
     /// pass over the rows, never a sort.
     fn refresh(&mut self) {
+        let all = std::mem::take(&mut self.sorted);
+        self.view = self.filtered(&all);
+        self.sorted = all;
+        self.filtered_by = (self.search.trim().to_lowercase(), self.moods);
+    }
+
+    /// After a keystroke that only extends the search text, the matches are a subset of
+    /// the current view: filter that instead of every row.
+    fn refine(&mut self) {
+        let needle = self.search.trim().to_lowercase();
+        if self.filtered_by.1 == self.moods
+            && !self.filtered_by.0.is_empty()
+            && needle.starts_with(&self.filtered_by.0)
+        {
+            let current = std::mem::take(&mut self.view);
+            self.view = self.filtered(&current);
+            self.filtered_by.0 = needle;
+        } else {
+            self.refresh();
+        }
+    }
+
+    fn filtered(&self, from: &[usize]) -> Vec<usize> {
         let needle = self.search.trim().to_lowercase();
         let any_mood = self.moods.iter().any(|&m| m);
-        self.view = self
-            .sorted
-            .iter()
+        from.iter()
             .copied()
             .filter(|&i| {
-                let r = &self.rows[i];
-                let k = &self.keys[i];
                 let mood_ok = !any_mood
-                    || r.mood.is_some_and(|m| {
+                    || self.rows[i].mood.is_some_and(|m| {
                         (1..=4).contains(&m.quadrant) && self.moods[m.quadrant as usize - 1]
                     });
-                mood_ok
-                    && (needle.is_empty()
-                        || k.title.contains(&needle)
-                        || k.artist.contains(&needle)
-                        || k.album.contains(&needle))
+                mood_ok && (needle.is_empty() || self.keys[i].hay.contains(&needle))
             })
-            .collect();
+            .collect()
     }
 
     /// Sorts all rows by the current column. Stable, so equal keys keep library order.
@@ -278,7 +308,7 @@ impl State {
         match message {
             Message::Search(s) => {
                 self.search = s;
-                self.refresh();
+                self.refine();
                 (self.scroll_to_top(), None)
             }
             Message::ClearSearch => {
@@ -557,5 +587,74 @@ impl State {
         .style(theme::table_row(selected, odd))
         .on_press(msg)
         .into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use valence_rows::row;
+
+    mod valence_rows {
+        use crate::library::{BrowseRow, Mood};
+        use std::path::PathBuf;
+
+        pub fn row(id: i64, title: &str, artist: &str, q: Option<u8>) -> BrowseRow {
+            BrowseRow {
+                id,
+                path: PathBuf::from(format!("/m/{id}.mp3")),
+                title: title.into(),
+                artist: artist.into(),
+                album: String::new(),
+                track_no: None,
+                duration_secs: Some(60.0),
+                mood: q.map(|quadrant| Mood {
+                    quadrant,
+                    valence: 0.0,
+                    arousal: 0.0,
+                }),
+                analysis_error: None,
+            }
+        }
+    }
+
+    fn ids(s: &State) -> Vec<i64> {
+        s.view_rows().map(|r| r.id).collect()
+    }
+
+    /// Typing, deleting and toggling moods in any order gives the same view as filtering
+    /// from scratch (the incremental path must not drop or keep wrong rows).
+    #[test]
+    fn incremental_search_equals_fresh_filtering() {
+        let rows = vec![
+            row(1, "Blue Night", "Ana", Some(3)),
+            row(2, "Blues", "Bo", Some(1)),
+            row(3, "Red", "Blunt", None),
+            row(4, "Night Blue", "Cy", Some(3)),
+            row(5, "Glue", "Di", Some(4)),
+        ];
+        let mut s = State::new(rows.clone());
+        let steps: &[Message] = &[
+            Message::Search("b".into()),
+            Message::Search("bl".into()),
+            Message::Search("blu".into()),
+            Message::ToggleMood(3),
+            Message::Search("blue".into()),
+            Message::Search("blu".into()),
+            Message::ToggleMood(3),
+            Message::Search("blue n".into()),
+            Message::Search("lue".into()),
+            Message::ClearSearch,
+        ];
+        for m in steps {
+            let _ = s.update(m.clone());
+            let mut fresh = State::new(rows.clone());
+            fresh.search = s.search.clone();
+            fresh.moods = s.moods;
+            fresh.refresh();
+            assert_eq!(ids(&s), ids(&fresh), "after {m:?}");
+        }
+        let _ = s.update(Message::Search("blue".into()));
+        assert_eq!(ids(&s), vec![1, 2, 4]);
     }
 }
