@@ -27,9 +27,11 @@ done
 say() { printf 'libtorch-setup: %s\n' "$*" >&2; }
 
 # ---- Debian packages -----------------------------------------------------------------------
-need=(pkg-config libasound2-dev python3-venv python3-pip ca-certificates)
+# The window's X11 client libraries are on every desktop; listed for minimal installs.
+need=(pkg-config libasound2-dev python3-venv python3-pip ca-certificates
+      libx11-6 libxkbcommon-x11-0 libxcursor1 libxi6)
 if [ "$WITH_TEST_DEPS" = 1 ]; then
-  # sox/ffmpeg write the test fixtures; xvfb and imagemagick drive the GUI screenshot test.
+  # sox/ffmpeg write the test fixtures (the GUI tests are headless: no X server needed).
   need+=(sox libsox-fmt-all ffmpeg)
 fi
 missing=()
