@@ -320,3 +320,40 @@ fn gui_snapshot_detail_light() {
     let _ = app.update(Message::Detail(detail::Message::Play(3)));
     snapshot(&app, theme::Mode::Light, "detail-light");
 }
+
+#[test]
+fn gui_click_selects_and_double_click_plays() {
+    let mut app = App::with_rows(rows(), no_device);
+    // One click selects (no playback).
+    click(&mut app, "Still Water");
+    assert!(app.player.current().is_none());
+    assert!(app.player.error().is_none());
+    // Two clicks in one simulator session are a double click: it plays (and, with no
+    // device, says why it cannot).
+    let messages: Vec<Message> = {
+        let mut ui = sim(&app);
+        for _ in 0..2 {
+            ui.click("Still Water")
+                .unwrap_or_else(|e| panic!("cannot click: {e}"));
+        }
+        ui.into_messages().collect()
+    };
+    assert!(
+        messages
+            .iter()
+            .any(|m| matches!(m, Message::Library(library::Message::DoubleClicked(_)))),
+        "no double click among {} messages",
+        messages.len()
+    );
+    for m in messages {
+        let _ = app.update(m);
+    }
+    assert_eq!(
+        app.player.current().map(|c| c.title.as_str()),
+        Some("Still Water")
+    );
+    assert!(app
+        .player
+        .error()
+        .is_some_and(|e| e.starts_with("Cannot play")));
+}

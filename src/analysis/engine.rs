@@ -119,7 +119,9 @@ pub struct TrackOutcome {
 pub struct Progress {
     /// Tracks this run set out to analyse.
     pub total: usize,
+    /// Tracks finished, the failed ones included.
     pub done: usize,
+    /// Of `done`, the tracks that could not be analysed.
     pub failed: usize,
     /// Seconds of audio analysed so far.
     pub audio_secs: f64,

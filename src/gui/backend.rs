@@ -189,7 +189,8 @@ fn job(
         })
         .map_err(|e| e.to_string())?;
     let _ = tx.unbounded_send(JobEvent::Finished {
-        analysed: summary.progress.done,
+        // `done` counts every finished track, the failed ones included.
+        analysed: summary.progress.done - summary.progress.failed,
         failed: summary.progress.failed,
         cancelled: summary.cancelled,
     });

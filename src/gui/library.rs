@@ -5,7 +5,9 @@
 use std::cmp::Ordering;
 
 use iced::widget::operation::{self, AbsoluteOffset};
-use iced::widget::{button, column, container, row, scrollable, space, text, text_input, Id};
+use iced::widget::{
+    button, column, container, mouse_area, row, scrollable, space, text, text_input, Id,
+};
 use iced::{alignment, Element, Length, Task};
 
 use crate::library::BrowseRow;
@@ -103,6 +105,8 @@ pub struct State {
     scroll_y: f32,
     viewport_h: f32,
     selected: Option<i64>,
+    /// The row under the pointer (drawn highlighted).
+    hovered: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -114,6 +118,8 @@ pub enum Message {
     Scrolled(scrollable::Viewport),
     Clicked(i64),
     DoubleClicked(i64),
+    Hover(i64),
+    Unhover(i64),
 }
 
 /// What the table tells the app.
@@ -145,6 +151,7 @@ impl State {
             // Until the first scroll event tells us, assume a tall window.
             viewport_h: 900.0,
             selected: None,
+            hovered: None,
         };
         s.set_rows(rows);
         s
@@ -347,6 +354,17 @@ impl State {
             Message::Clicked(id) => {
                 self.selected = Some(id);
                 (Task::none(), Some(Event::Selected(id)))
+            }
+            Message::Hover(id) => {
+                self.hovered = Some(id);
+                (Task::none(), None)
+            }
+            Message::Unhover(id) => {
+                // Enter of the next row may arrive before exit of this one.
+                if self.hovered == Some(id) {
+                    self.hovered = None;
+                }
+                (Task::none(), None)
             }
             Message::DoubleClicked(id) => {
                 self.selected = Some(id);
@@ -570,22 +588,24 @@ impl State {
         .align_y(alignment::Vertical::Center);
         let selected = self.selected == Some(r.id);
         let id = r.id;
-        // Click selects; a second click on the selected row plays it.
-        let msg = if selected {
-            Message::DoubleClicked(id)
-        } else {
-            Message::Clicked(id)
-        };
-        button(
-            container(content)
-                .height(Length::Fill)
-                .align_y(alignment::Vertical::Center),
+        // The button only draws the row (no handler, so it captures nothing); the mouse
+        // area gives click = select, double-click = play, and the hover highlight.
+        mouse_area(
+            button(
+                container(content)
+                    .height(Length::Fill)
+                    .align_y(alignment::Vertical::Center),
+            )
+            .width(Length::Fill)
+            .height(Length::Fixed(ROW_HEIGHT))
+            .padding([0.0, theme::SPACE_M + 2.0])
+            .style(theme::table_row(selected, odd, self.hovered == Some(id))),
         )
-        .width(Length::Fill)
-        .height(Length::Fixed(ROW_HEIGHT))
-        .padding([0.0, theme::SPACE_M + 2.0])
-        .style(theme::table_row(selected, odd))
-        .on_press(msg)
+        .interaction(iced::mouse::Interaction::Pointer)
+        .on_press(Message::Clicked(id))
+        .on_double_click(Message::DoubleClicked(id))
+        .on_enter(Message::Hover(id))
+        .on_exit(Message::Unhover(id))
         .into()
     }
 }

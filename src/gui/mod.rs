@@ -492,7 +492,10 @@ impl App {
             r.height(Length::Fill).into()
         };
         col = col.push(main);
-        col = col.push(self.player.view().map(Message::Player));
+        // Nothing to play on the first-run screen.
+        if !self.on_setup_screen() {
+            col = col.push(self.player.view().map(Message::Player));
+        }
         container(col)
             .width(Length::Fill)
             .height(Length::Fill)
@@ -558,7 +561,7 @@ impl App {
             Phase::Analysing => {
                 let p = job.progress.clone().unwrap_or_default();
                 let frac = if p.total > 0 {
-                    (p.done + p.failed) as f32 / p.total as f32
+                    p.done as f32 / p.total as f32
                 } else {
                     0.0
                 };
@@ -580,7 +583,7 @@ impl App {
                     Some(frac),
                     format!(
                         "{} of {} tracks{failed} · {:.1} tracks/s · {:.0}× real time{eta}",
-                        p.done + p.failed,
+                        p.done,
                         p.total,
                         p.tracks_per_sec(),
                         p.x_realtime()

@@ -151,12 +151,16 @@ pub fn header_row(theme: &Theme) -> container::Style {
 }
 
 /// Table rows: zebra stripes, the selected row in the primary colour.
-pub fn table_row(selected: bool, odd: bool) -> impl Fn(&Theme, button::Status) -> button::Style {
+pub fn table_row(
+    selected: bool,
+    odd: bool,
+    hovered: bool,
+) -> impl Fn(&Theme, button::Status) -> button::Style {
     move |theme, status| {
         let p = theme.extended_palette();
         let bg = if selected {
             p.primary.weak.color
-        } else if matches!(status, button::Status::Hovered) {
+        } else if hovered || matches!(status, button::Status::Hovered) {
             p.background.weak.color
         } else if odd {
             let mut c = p.background.weakest.color;
