@@ -14,6 +14,7 @@ use iced_test::simulator::Simulator;
 use valence::audio::player::{AudioOutput, OutputError};
 use valence::gui::{library, theme, App};
 use valence::library::{AnalysisVersion, BrowseRow, Library, Mood};
+use valence::mood::{Calibration, Quadrant};
 
 const N: usize = 100_000;
 
@@ -55,10 +56,10 @@ fn synthetic_rows(n: usize) -> Vec<BrowseRow> {
                 track_no: Some((i % 14) as u32 + 1),
                 duration_secs: Some(90.0 + (r >> 40) as f64 % 300.0),
                 // One in twenty not analysed yet.
-                mood: (i % 20 != 0).then_some(Mood {
-                    quadrant: q,
-                    valence: v,
-                    arousal: a,
+                mood: (i % 20 != 0).then(|| {
+                    let m = Mood::from_point(v, a, &Calibration::default());
+                    debug_assert_eq!(m.quadrant.number(), q);
+                    m
                 }),
                 analysis_error: None,
             }
@@ -97,9 +98,9 @@ fn main() {
     let reps = if quick { 3 } else { 11 };
     let mut toggles = Vec::new();
     for _ in 0..reps {
-        let (_, d) = time(|| state.update(library::Message::ToggleMood(3)));
+        let (_, d) = time(|| state.update(library::Message::ToggleMood(Quadrant::Q3)));
         toggles.push(d);
-        let (_, d) = time(|| state.update(library::Message::ToggleMood(3)));
+        let (_, d) = time(|| state.update(library::Message::ToggleMood(Quadrant::Q3)));
         toggles.push(d);
     }
     println!("filter: toggle a mood (median): {}", ms(median(toggles)));
@@ -244,7 +245,7 @@ fn fill_db(db: &Path, rows: &[BrowseRow], v: &AnalysisVersion) -> Result<(), Str
                     r.id,
                     v.features,
                     v.model,
-                    m.quadrant,
+                    m.quadrant.number(),
                     m.valence,
                     m.arousal,
                     r.duration_secs

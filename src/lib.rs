@@ -10,3 +10,4 @@ pub mod features;
 pub mod gui;
 pub mod library;
 pub mod model;
+pub mod mood;

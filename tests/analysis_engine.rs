@@ -542,3 +542,152 @@ fn resumes_after_sigkill_at_random_moments() {
         "seed {seed}"
     );
 }
+
+/// One emotion output: for every stored result and every timeline point, the stored quadrant
+/// is the quadrant of the stored valence/arousal point and the most probable quadrant.
+#[test]
+fn stored_moods_are_one_coherent_output() {
+    use valence::mood::{argmax, Quadrant};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = small_library(dir.path(), 8, 20.0);
+    let out = analyze(&db, None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let c = rusqlite::Connection::open(&db).expect("open db");
+    let mut stmt = c
+        .prepare("SELECT track_id, quadrant, p1, p2, p3, p4, valence, arousal FROM analysis WHERE status = 'ok'")
+        .expect("prepare");
+    let rows: Vec<(i64, u8, [f32; 4], f32, f32)> = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                [r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?],
+                r.get(6)?,
+                r.get(7)?,
+            ))
+        })
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    assert_eq!(rows.len(), 8);
+    let mut points = 0;
+    for (id, q, p, v, a) in rows {
+        let of_point = Quadrant::of_point(v, a);
+        assert_eq!(
+            Quadrant::from_number(q),
+            Some(of_point),
+            "track {id}: {v} {a}"
+        );
+        assert_eq!(
+            argmax(&p),
+            of_point.index(),
+            "track {id}: {p:?} at ({v}, {a})"
+        );
+        let mut seg = c
+            .prepare("SELECT p1, p2, p3, p4, valence, arousal FROM analysis_segments WHERE track_id = ?1")
+            .expect("prepare");
+        let segs: Vec<([f32; 4], f32, f32)> = seg
+            .query_map([id], |r| {
+                Ok((
+                    [r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?],
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("segments");
+        assert!(!segs.is_empty());
+        for (p, v, a) in segs {
+            assert_eq!(
+                argmax(&p),
+                Quadrant::of_point(v, a).index(),
+                "{p:?} at ({v}, {a})"
+            );
+            points += 1;
+        }
+    }
+    assert!(points >= 8);
+    // The library view (what the window's badges read) agrees.
+    let lib = Library::open(&db).expect("open");
+    for r in lib
+        .browse(&default_version().expect("version"))
+        .expect("browse")
+    {
+        let m = r.mood.expect("analysed");
+        assert_eq!(m.quadrant, Quadrant::of_point(m.valence, m.arousal));
+        assert_eq!(argmax(&m.probs), m.quadrant.index());
+    }
+}
+
+/// One route: `valence evaluate` on a manifest of a library's files gives, track for track,
+/// exactly the result `valence analyze` stored for them.
+#[test]
+fn evaluate_scores_exactly_what_analyze_stores() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = small_library(dir.path(), 4, 16.0);
+    let out = analyze(&db, None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let music = dir.path().join("music");
+    let mut csv = String::from("path,quadrant,artist,valence,arousal\n");
+    for i in 0..4u32 {
+        let q = i % 4 + 1;
+        csv.push_str(&format!("music/s{i:02}.wav,Q{q},artist {i},0.1,-0.2\n"));
+    }
+    let manifest = dir.path().join("m.csv");
+    std::fs::write(&manifest, csv).expect("manifest");
+    let out = Command::new(BIN)
+        .args(["evaluate", "--json", "--manifest"])
+        .arg(&manifest)
+        .output()
+        .expect("evaluate");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ev: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let tracks = ev["tracks"].as_array().expect("tracks");
+    assert_eq!(tracks.len(), 4);
+    let lib = Library::open(&db).expect("open");
+    let version = default_version().expect("version");
+    assert_eq!(ev["model_version"], version.model);
+    for t in tracks {
+        let path = PathBuf::from(t["path"].as_str().expect("path"));
+        let name = path.file_name().expect("name").to_owned();
+        let row = lib
+            .track_by_path(&music.canonicalize().expect("canon").join(&name))
+            .expect("query")
+            .or_else(|| lib.track_by_path(&music.join(&name)).ok().flatten())
+            .expect("track in library");
+        let stored = lib
+            .analysis(row.id, &version)
+            .expect("analysis")
+            .and_then(|a| a.data)
+            .expect("stored result");
+        let f = |v: &serde_json::Value| v.as_f64().expect("number") as f32;
+        assert_eq!(f(&t["valence"]), stored.valence, "{}", path.display());
+        assert_eq!(f(&t["arousal"]), stored.arousal, "{}", path.display());
+        let probs: Vec<f32> = t["probs"]
+            .as_array()
+            .expect("probs")
+            .iter()
+            .map(f)
+            .collect();
+        assert_eq!(probs, stored.probs.to_vec(), "{}", path.display());
+        assert_eq!(
+            t["predicted"].as_str(),
+            Some(stored.quadrant().name()),
+            "{}",
+            path.display()
+        );
+    }
+}

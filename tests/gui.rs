@@ -11,6 +11,7 @@ use valence::gui::{detail, library, player, theme, App, Message};
 use valence::library::{
     AnalysisData, BrowseRow, Mood, StoredAnalysis, Thumbnail, TimelinePoint, TrackRow,
 };
+use valence::mood::{Calibration, Quadrant};
 
 const SIZE: (f32, f32) = (1100.0, 640.0);
 
@@ -42,10 +43,10 @@ fn rows() -> Vec<BrowseRow> {
             album: format!("Album {}", i % 3 + 1),
             track_no: Some(i as u32 + 1),
             duration_secs: Some(150.0 + 17.0 * i as f64),
-            mood: Some(Mood {
-                quadrant: *q,
-                valence: *v,
-                arousal: *a,
+            mood: Some({
+                let m = Mood::from_point(*v, *a, &Calibration::default());
+                assert_eq!(m.quadrant.number(), *q);
+                m
             }),
             analysis_error: None,
         });
@@ -64,17 +65,24 @@ fn rows() -> Vec<BrowseRow> {
     out
 }
 
+/// The shipped model's temperatures, so fixtures look like real results.
+const CAL: Calibration = Calibration {
+    valence_temp: 0.17,
+    arousal_temp: 0.06,
+};
+
 fn analysis(id: i64) -> DetailData {
     let timeline: Vec<TimelinePoint> = (0..20)
         .map(|k| {
             let x = k as f32 / 19.0;
-            let probs = [0.1 + 0.2 * x, 0.1, 0.7 - 0.4 * x, 0.1 + 0.2 * x];
+            let (valence, arousal) = (-0.7 + 0.9 * x, -0.5 + 0.3 * (x * 6.0).sin());
+            // Coherent like the model's output: the probabilities come from the point.
             TimelinePoint {
                 start_s: k as f64 * 9.0,
                 end_s: (k + 1) as f64 * 9.0,
-                probs,
-                valence: -0.7 + 0.9 * x,
-                arousal: -0.5 + 0.3 * (x * 6.0).sin(),
+                probs: CAL.probs(valence, arousal),
+                valence,
+                arousal,
             }
         })
         .collect();
@@ -83,7 +91,7 @@ fn analysis(id: i64) -> DetailData {
         .flat_map(|r| (0..w).map(move |c| (255 - r * 6).saturating_sub(c * 7 % 50) as u8))
         .collect();
     let data = AnalysisData {
-        probs: [0.15, 0.1, 0.6, 0.15],
+        probs: CAL.probs(-0.55, -0.35),
         valence: -0.55,
         arousal: -0.35,
         duration_s: 180.0,
@@ -214,7 +222,11 @@ fn gui_selecting_a_track_shows_its_detail() {
     assert!(shows(&app, "Loading…"));
     // What the backend would answer.
     let _ = app.update(Message::DetailLoaded(Ok(analysis(3))));
-    assert!(shows(&app, "Q3 sad / depressed"));
+    let conf = CAL.probs(-0.55, -0.35)[Quadrant::Q3.index()];
+    assert!(
+        shows(&app, &format!("Q3 sad / depressed ({:.0} %)", 100.0 * conf)),
+        "confidence {conf}"
+    );
     assert!(shows(&app, "SPECTROGRAM"));
     assert!(shows(&app, "EMOTION OVER TIME"));
     assert!(shows(&app, "VALENCE–AROUSAL"));
@@ -286,7 +298,7 @@ fn gui_table_is_virtualised() {
         "builds {} rows for a 600-px viewport",
         w.len()
     );
-    let _ = state.update(library::Message::ToggleMood(4));
+    let _ = state.update(library::Message::ToggleMood(Quadrant::Q4));
     assert_eq!(state.visible_count(), 25_000);
     let _ = state.update(library::Message::Sort(library::Column::Title));
     let first = state.view_rows().next().map(|r| r.title.clone());
@@ -356,4 +368,21 @@ fn gui_click_selects_and_double_click_plays() {
         .player
         .error()
         .is_some_and(|e| e.starts_with("Cannot play")));
+}
+
+/// A mood whose point lies near an axis is marked uncertain, with its runner-up, in the table.
+#[test]
+fn gui_uncertain_mood_shows_the_runner_up() {
+    let mut rows = rows();
+    rows[0].mood = Some(Mood::from_point(0.01, 0.5, &CAL));
+    let m = rows[0].mood.expect("mood");
+    assert!(m.is_uncertain(), "{m:?}");
+    let app = App::with_rows(rows, no_device);
+    assert!(shows(&app, "Q1 Happy? · Q2"));
+    // Sure moods keep their plain badge.
+    assert!(shows(&app, "Q2 Tense"));
+    // And in the light theme it looks like this (outlined and faded, beside solid badges).
+    let mut app = app;
+    app.set_mode(theme::Mode::Light);
+    snapshot(&app, theme::Mode::Light, "uncertain-light");
 }

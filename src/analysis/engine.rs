@@ -11,9 +11,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use tch::{Device, Tensor};
+use tch::Device;
 
 use super::prepare::{PatchPlan, Prepared, Preparer};
+use super::route::{run_musicnn, segment_features};
 use crate::features::musicnn_input::{N_MELS, PATCH_FRAMES};
 use crate::features::FEATURES_VERSION;
 use crate::library::{
@@ -22,15 +23,16 @@ use crate::library::{
 use crate::model::assets::{find_asset, AssetError};
 use crate::model::device::{resolve, DeviceChoice, DeviceError};
 use crate::model::emotion::{EmotionError, EmotionModel, EMOTION_ASSET_DIR};
-use crate::model::musicnn::{Musicnn, MusicnnError, EMBEDDING_DIM, N_TAGS};
-use crate::model::segments::{SegmentFeatures, SEGMENT_SECS};
+use crate::model::musicnn::{Musicnn, MusicnnError, N_TAGS};
+use crate::model::segments::SEGMENT_SECS;
 use crate::model::tagger::MUSICNN_ASSET;
 
 /// Version of this pipeline (patch choice, timeline, thumbnail). Part of every result's
 /// model version, so a change here recomputes old results.
 pub const PIPELINE_VERSION: u32 = 1;
-/// Default stride: one analysed 3-s patch per 5 (a timeline point every ~15 s).
-pub const DEFAULT_STRIDE: usize = 5;
+/// Default stride: one analysed 3-s patch per 3 (a timeline point every ~9 s). The accuracy
+/// and speed of each stride are in `assets/models/MODEL_CARD.md`.
+pub const DEFAULT_STRIDE: usize = 3;
 /// Tags stored per track.
 pub const TOP_TAGS: usize = 8;
 
@@ -110,8 +112,8 @@ impl Control {
 pub struct TrackOutcome {
     pub id: i64,
     pub path: PathBuf,
-    /// The quadrant (1..=4), or why the track could not be analysed.
-    pub result: Result<u8, String>,
+    /// The track's quadrant, or why the track could not be analysed.
+    pub result: Result<crate::mood::Quadrant, String>,
 }
 
 /// Where a run stands; sent after every stored track and a few times a second.
@@ -221,8 +223,6 @@ pub fn default_version() -> Result<AnalysisVersion, EngineError> {
 }
 
 type Job = (PendingTrack, Result<Prepared, String>);
-/// Per patch: tag probabilities and embedding.
-type TagsAndEmbeddings = (Vec<Vec<f32>>, Vec<Vec<f32>>);
 type Done = (PendingTrack, Result<AnalysisData, String>, f64);
 
 impl Engine {
@@ -615,39 +615,8 @@ fn run_group(ctx: &NetCtx, group: &[(PendingTrack, Prepared)]) -> GroupResult {
     for (_, p) in group {
         flat.extend_from_slice(&p.patches);
     }
-    // Tracks are gathered across, then run in chunks of `batch` patches: on the CPU small
-    // chunks are faster per patch (activations stay in cache), on a GPU large ones are.
-    let chunk = ctx.batch.max(1) * per;
-    let mut net: Result<TagsAndEmbeddings, String> = Ok((Vec::new(), Vec::new()));
-    for piece in flat.chunks(chunk) {
-        let n = (piece.len() / per) as i64;
-        let r = Tensor::f_from_slice(piece)
-            .and_then(|x| x.f_reshape([n, PATCH_FRAMES as i64, N_MELS as i64]))
-            .map_err(|e| e.to_string())
-            .and_then(|x| {
-                ctx.models
-                    .musicnn
-                    .try_forward(&x)
-                    .map_err(|e| e.to_string())
-            })
-            .and_then(|o| {
-                Ok((
-                    to_rows(&o.taggram, N_TAGS)?,
-                    to_rows(&o.embedding, EMBEDDING_DIM)?,
-                ))
-            });
-        match (&mut net, r) {
-            (Ok((tags, emb)), Ok((t, e))) => {
-                tags.extend(t);
-                emb.extend(e);
-            }
-            (_, Err(e)) => {
-                net = Err(e);
-                break;
-            }
-            (Err(_), _) => break,
-        }
-    }
+    // Tracks are gathered across, then run in chunks of `batch` patches.
+    let net = run_musicnn(&ctx.models.musicnn, &flat, ctx.batch).map_err(|e| e.to_string());
     let network_s = super::thread_cpu_secs() - t;
     let t = super::thread_cpu_secs();
     let items = match net {
@@ -675,16 +644,6 @@ fn run_group(ctx: &NetCtx, group: &[(PendingTrack, Prepared)]) -> GroupResult {
     }
 }
 
-fn to_rows(t: &Tensor, d: usize) -> Result<Vec<Vec<f32>>, String> {
-    let flat = t
-        .f_to_device(Device::Cpu)
-        .and_then(|t| t.f_contiguous())
-        .and_then(|t| t.f_view([-1]))
-        .map_err(|e| e.to_string())?;
-    let v = Vec::<f32>::try_from(flat).map_err(|e| e.to_string())?;
-    Ok(v.chunks_exact(d).map(|c| c.to_vec()).collect())
-}
-
 /// Emotion model on one track's analysed patches, and the record to store.
 fn finish_track(
     ctx: &NetCtx,
@@ -695,13 +654,7 @@ fn finish_track(
     if p.duration_s <= 0.0 || tags.is_empty() {
         return Err("the file holds no audio".into());
     }
-    let f = SegmentFeatures {
-        emb: emb.to_vec(),
-        tags: tags.to_vec(),
-        desc: p.desc.iter().map(|d| d.to_vec()).collect(),
-        segment_secs: SEGMENT_SECS,
-        duration_secs: p.duration_s,
-    };
+    let f = segment_features(p, tags, emb);
     let e = ctx.models.emotion.predict(&f).map_err(|e| e.to_string())?;
     let timeline = timeline(&p.patch_index, ctx.plan, p.duration_s, &e.segments);
     let mut mean_tags = [0f32; N_TAGS];

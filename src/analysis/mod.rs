@@ -2,11 +2,13 @@
 //! tracks) -> emotion model -> one database transaction per track.
 //!
 //! Cost design: musicnn is ~2.4 GFLOP per 3-s patch, so the engine analyses one patch in
-//! `stride` (default 5: a timeline point per ~15 s) while the timeline and thumbnail still
+//! `stride` (default 3: a timeline point per ~9 s) while the timeline and thumbnail still
 //! cover the whole track; see the README's throughput section for what that costs.
 
 mod engine;
 pub mod prepare;
+pub mod route;
+pub mod sanity;
 
 pub use engine::{
     default_version, timeline, version_for, Control, Engine, EngineError, EngineOptions, Progress,

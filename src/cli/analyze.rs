@@ -12,12 +12,16 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::analysis::{Control, Engine, EngineOptions, Summary};
 use crate::library::{AnalysisVersion, Library, TrackRow};
 
-pub const QUADRANT_NAMES: [&str; 4] = [
-    "Q1 happy/excited",
-    "Q2 angry/tense",
-    "Q3 sad/depressed",
-    "Q4 calm/relaxed",
-];
+/// "Q1 Happy", with "(uncertain; or Q4 Calm)" when the mood is uncertain (`Mood::is_uncertain`).
+fn mood_text(m: &crate::mood::Mood) -> String {
+    let q = m.quadrant;
+    if m.is_uncertain() {
+        let r = m.runner_up();
+        format!("{q} {} (uncertain; or {r} {})", q.label(), r.label())
+    } else {
+        format!("{q} {}", q.label())
+    }
+}
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
@@ -145,7 +149,8 @@ pub fn run_show(
     let t = find_track(lib, which)?;
     let a = lib.analysis(t.id, version)?;
     if json {
-        let v = serde_json::json!({ "track": t, "analysis": a, "running_version": version });
+        let mood = a.as_ref().and_then(|a| a.data.as_ref()).map(|d| d.mood());
+        let v = serde_json::json!({ "track": t, "analysis": a, "mood": mood, "running_version": version });
         serde_json::to_writer_pretty(&mut *out, &v)?;
         writeln!(out)?;
         return Ok(());
@@ -181,11 +186,10 @@ pub fn run_show(
         writeln!(out, "  analysis failed: {e}")?;
     }
     if let Some(d) = &a.data {
-        let q = d.quadrant() as usize;
         writeln!(
             out,
             "  mood: {}  (p = {:.2} {:.2} {:.2} {:.2})  valence {:+.2}  arousal {:+.2}",
-            QUADRANT_NAMES[q - 1],
+            mood_text(&d.mood()),
             d.probs[0],
             d.probs[1],
             d.probs[2],
@@ -208,13 +212,12 @@ pub fn run_show(
         )?;
         writeln!(out, "  timeline ({} points):", d.timeline.len())?;
         for p in &d.timeline {
-            let q = crate::library::quadrant_of(&p.probs) as usize;
             writeln!(
                 out,
-                "    {:>7.1}-{:>7.1} s  {:<17} valence {:+.2}  arousal {:+.2}",
+                "    {:>7.1}-{:>7.1} s  {:<34} valence {:+.2}  arousal {:+.2}",
                 p.start_s,
                 p.end_s,
-                QUADRANT_NAMES[q - 1],
+                mood_text(&p.mood()),
                 p.valence,
                 p.arousal
             )?;

@@ -87,54 +87,81 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
         device: DeviceChoice,
     },
-    /// Train the emotion model with artist-grouped cross-validation, then on all rows.
+    /// Train the emotion model: nested artist-grouped cross-validation (report.md,
+    /// report.json, reliability.png), then the shipped-style ensemble on all rows.
     Train {
-        /// CSV with columns path, quadrant, artist [, valence, arousal, title].
+        /// CSV with columns path, quadrant, artist [, valence, arousal, tag_agreement, title].
         #[arg(long)]
         manifest: PathBuf,
-        /// Default: what validated best on the 4Q data (see assets/models/MODEL_CARD.md).
         #[arg(long, value_enum, default_value_t = Arch::Attn)]
         arch: Arch,
         #[arg(long, value_enum, default_value_t = FeatureSet::All)]
         features: FeatureSet,
-        /// Cross-validation folds (0: skip cross-validation).
+        #[arg(long, default_value_t = 128)]
+        hidden: i64,
+        /// Ensemble members (= artist-grouped inner folds).
+        #[arg(long, default_value_t = 4)]
+        members: usize,
+        /// Outer cross-validation folds (0: skip cross-validation).
         #[arg(long, default_value_t = 5)]
         folds: usize,
-        /// Epochs (the final model uses the median best epoch of the folds).
-        #[arg(long, default_value_t = 40)]
+        /// Epochs per member (the best one on its inner validation artists is kept).
+        #[arg(long, default_value_t = 60)]
         epochs: usize,
         #[arg(long)]
         no_augment: bool,
+        /// Weight tracks by their label confidence (`tag_agreement`).
+        #[arg(long)]
+        confidence_weight: bool,
+        /// Mixup of track pairs, Beta(a, a) (0: off).
         #[arg(long, default_value_t = 0.0)]
-        label_smoothing: f64,
+        mixup: f64,
+        /// Weight of the logistic loss on the quadrant's signs.
+        #[arg(long, default_value_t = 0.5)]
+        sign_loss: f64,
         #[arg(long, default_value_t = 0.3)]
         dropout: f64,
         #[arg(long, default_value_t = 7)]
         seed: u64,
-        /// Also cross-validate the comparison set (architectures x feature sets).
+        /// Also cross-validate the levers (each its own row) and choose among them inside
+        /// each fold.
         #[arg(long)]
         ablation: bool,
-        /// Also score the folds on strided segments only, e.g. `--eval-strides 2,3,5`
-        /// (what `valence analyze --stride N` feeds the model).
-        #[arg(long, value_delimiter = ',')]
-        eval_strides: Vec<usize>,
-        /// Output folder: report.json, report.md, and the model (config.json, weights).
+        /// Score the test folds on the segments a strided analysis keeps, e.g. `1,2,3,5`.
+        #[arg(long, value_delimiter = ',', default_value = "1,2,3,5")]
+        strides: Vec<usize>,
+        /// Output folder: report.json, report.md, reliability.png, and the model.
         #[arg(long)]
         out: PathBuf,
         #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
         device: DeviceChoice,
     },
-    /// Evaluate a trained model on a labelled manifest.
+    /// Evaluate a model on a labelled manifest by running the library analyser on its files
+    /// (exactly what `valence analyze` stores).
     Evaluate {
         /// Model folder (default: the shipped model).
         #[arg(long)]
         model: Option<PathBuf>,
         #[arg(long)]
         manifest: PathBuf,
+        /// The analyser's stride (default: `valence analyze`'s).
+        #[arg(long, default_value_t = crate::analysis::DEFAULT_STRIDE)]
+        stride: usize,
         #[arg(long)]
         json: bool,
         #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
         device: DeviceChoice,
+    },
+    /// Run the emotion model on synthesised solo piano (faster, louder, fuller must raise
+    /// arousal) and a chiptune, through the analyser's route; prints the ordered-pair score.
+    Sanity {
+        /// Model folder (default: the shipped model).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        #[arg(long, default_value_t = crate::analysis::DEFAULT_STRIDE)]
+        stride: usize,
+        #[arg(long)]
+        json: bool,
     },
     /// Draw a file's spectrogram as a PNG (log-mel, magma; time and frequency extent are
     /// printed and stored in the PNG's text chunks).
@@ -197,38 +224,87 @@ pub fn run(cli: Cli) -> Result<()> {
             manifest,
             arch,
             features,
+            hidden,
+            members,
             folds,
             epochs,
             no_augment,
-            label_smoothing,
+            confidence_weight,
+            mixup,
+            sign_loss,
             dropout,
             seed,
             ablation,
-            eval_strides,
+            strides,
             out: out_dir,
             device,
         } => {
             let opts = crate::model::train::TrainOptions {
                 arch,
                 features,
+                hidden,
+                members,
                 epochs,
                 augment: !no_augment,
-                label_smoothing,
+                confidence_weight,
+                mixup,
+                sign_loss,
                 dropout,
                 seed,
-                eval_strides,
                 ..Default::default()
             };
             let command = std::env::args().collect::<Vec<_>>().join(" ");
-            train::run_train(&manifest, opts, folds, ablation, &out_dir, device, &command)?;
+            train::run_train(
+                &manifest, opts, folds, ablation, &strides, &out_dir, device, &command,
+            )?;
         }
         Command::Evaluate {
             model,
             manifest,
+            stride,
             json,
             device,
         } => {
-            train::run_evaluate(model.as_deref(), &manifest, json, device, &mut out)?;
+            train::run_evaluate(model.as_deref(), &manifest, stride, json, device, &mut out)?;
+        }
+        Command::Sanity {
+            model,
+            stride,
+            json,
+        } => {
+            let device = crate::model::device::resolve(DeviceChoice::Auto)?;
+            let mut fa = match model {
+                Some(dir) => crate::analysis::route::FileAnalyzer::load(
+                    &crate::model::assets::find_asset(crate::model::tagger::MUSICNN_ASSET)?,
+                    &dir,
+                    device,
+                    stride,
+                )?,
+                None => crate::analysis::route::FileAnalyzer::load_default(device, stride)?,
+            };
+            let dir = tempfile::tempdir()?;
+            let r = crate::analysis::sanity::run(&mut fa, dir.path())?;
+            if json {
+                serde_json::to_writer_pretty(&mut out, &r)?;
+                writeln!(out)?;
+            } else {
+                for (p, v, a) in &r.pieces {
+                    writeln!(
+                        out,
+                        "{:?} {:>4} notes/s {:>4} dB {} voices: valence {v:+.2} arousal {a:+.2}",
+                        p.timbre, p.tempo, p.gain_db, p.voices
+                    )?;
+                }
+                for (f, right, total) in &r.pairs {
+                    writeln!(out, "{f}: {right}/{total} ordered pairs right")?;
+                }
+                writeln!(
+                    out,
+                    "all: {:.1} % of ordered pairs right; {:.0} % of piano pieces read as aroused",
+                    100.0 * r.share,
+                    100.0 * r.piano_aroused
+                )?;
+            }
         }
         Command::Tags {
             file,

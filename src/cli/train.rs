@@ -1,29 +1,32 @@
 //! `valence train` and `valence evaluate`.
 
+use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::analysis::prepare::{PatchPlan, Preparer};
+use crate::analysis::route::extract_segments;
+use crate::analysis::{Control, Engine, EngineOptions};
+use crate::library::{scan, Library, ScanOptions};
 use crate::model::assets::find_asset;
 use crate::model::device::{resolve, DeviceChoice};
-use crate::model::emotion::{argmax, Arch, EmotionModel, EMOTION_ASSET_DIR};
+use crate::model::emotion::EMOTION_ASSET_DIR;
 use crate::model::manifest::{read_manifest, Manifest};
-use crate::model::metrics::{summarize, Confusion, FoldMetrics, Report};
+use crate::model::metrics::{
+    reliability, summarize, summarize_regression, Confusion, FoldMetrics, MeanSd, RegressionMetrics,
+};
 use crate::model::musicnn::Musicnn;
-use crate::model::segments::{fnv1a, FeatureSet, SegmentCache};
+use crate::model::segments::{fnv1a, SegmentCache, SegmentError};
 use crate::model::tagger::MUSICNN_ASSET;
-use crate::model::train::{cross_validate, fit, load_dataset, Dataset, TrainOptions};
-
-fn load_musicnn(device: tch::Device) -> Result<(Musicnn, SegmentCache)> {
-    let path = find_asset(MUSICNN_ASSET)?;
-    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-    let key = format!("{:08x}", fnv1a(&bytes) as u32);
-    let net = Musicnn::load(&path, device)?;
-    Ok((net, SegmentCache::new(SegmentCache::default_dir(), key)))
-}
+use crate::model::train::{
+    load_dataset, nested_cv, train_ensemble, Dataset, NestedResult, Scored, TrainOptions,
+};
+use crate::mood::{argmax, Quadrant};
 
 fn read_checked_manifest(path: &Path) -> Result<Manifest> {
     let m = read_manifest(path, true)?;
@@ -36,72 +39,222 @@ fn read_checked_manifest(path: &Path) -> Result<Manifest> {
     Ok(m)
 }
 
+/// Every manifest row's segment features, through the analyser's route (every patch), cached.
 fn dataset(m: &Manifest, device: tch::Device) -> Result<Dataset> {
-    let (net, cache) = load_musicnn(device)?;
+    let path = find_asset(MUSICNN_ASSET)?;
+    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    let key = format!("{:08x}", fnv1a(&bytes) as u32);
+    let net = Musicnn::load(&path, device)?;
+    let cache = SegmentCache::new(SegmentCache::default_dir(), key);
+    let mut preparer = Preparer::new()?;
+    let batch = if device == tch::Device::Cpu { 1 } else { 64 };
     let bar = ProgressBar::new(m.rows.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} {per_sec} eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.set_message("extracting segments");
-    let (ds, bad) = load_dataset(m, &cache, &net, |i, _| bar.set_position(i as u64));
+    let (ds, bad) = load_dataset(
+        m,
+        |p| {
+            cache.get_or_extract(p, |p| {
+                extract_segments(&mut preparer, p, &net, PatchPlan::new(1), batch)
+                    .map_err(|e| SegmentError::Io(p.display().to_string(), e.to_string()))
+            })
+        },
+        |i, _| bar.set_position(i as u64),
+    );
     bar.finish_and_clear();
     for b in &bad {
         eprintln!("valence: skipped manifest line {}: {}", b.line, b.reason);
     }
-    anyhow::ensure!(!ds.labels.is_empty(), "no usable rows in the manifest");
+    anyhow::ensure!(!ds.is_empty(), "no usable rows in the manifest");
     Ok(ds)
 }
 
-fn variant_name(o: &TrainOptions) -> String {
-    let arch = match o.arch {
-        Arch::Logreg => "logreg",
-        Arch::Attn => "attn",
-        Arch::BigruAttn => "bigru_attn",
-    };
-    let feats = match o.features {
-        FeatureSet::Emb => "emb",
-        FeatureSet::EmbTags => "emb+tags",
-        FeatureSet::EmbDesc => "emb+desc",
-        FeatureSet::All => "emb+tags+desc",
-    };
-    format!(
-        "{arch} / {feats}{}{}",
-        if o.augment { "" } else { " / no augment" },
-        if o.label_smoothing > 0.0 {
-            format!(" / smoothing {}", o.label_smoothing)
-        } else {
-            String::new()
-        }
-    )
-}
-
+/// The levers measured by `--ablation`, each a full nested CV, and the candidates the
+/// protocol chooses among inside each fold.
 fn ablation_variants(base: &TrainOptions) -> Vec<TrainOptions> {
-    let mut v = Vec::new();
-    for arch in [Arch::Logreg, Arch::Attn] {
+    let mut v = vec![base.clone()];
+    for sign_loss in [0.1, 0.0] {
         v.push(TrainOptions {
-            arch,
-            ..base.clone()
-        });
-    }
-    for features in [FeatureSet::EmbTags, FeatureSet::All] {
-        v.push(TrainOptions {
-            features,
+            sign_loss,
             ..base.clone()
         });
     }
     v.push(TrainOptions {
-        augment: !base.augment,
+        confidence_weight: !base.confidence_weight,
+        ..base.clone()
+    });
+    v.push(TrainOptions {
+        mixup: 0.4,
         ..base.clone()
     });
     v
 }
 
+fn row_md(out: &mut String, name: &str, folds: &[&Scored]) {
+    let cls: Vec<FoldMetrics> = folds.iter().map(|s| s.cls.clone()).collect();
+    let reg: Vec<RegressionMetrics> = folds.iter().map(|s| s.reg.clone()).collect();
+    let s = summarize(&cls);
+    let r = summarize_regression(&reg);
+    let f = |m: &MeanSd| m.show(true);
+    let _ = writeln!(
+        out,
+        "| {name} | {} | {} | {} | {} | {} / {} | {} / {} | {:.2} / {:.2} | {} |",
+        f(&s.macro_f1),
+        f(&s.accuracy),
+        f(&s.arousal_sign_accuracy),
+        f(&s.valence_sign_accuracy),
+        f(&r.valence_r),
+        f(&r.arousal_r),
+        f(&r.valence_ccc),
+        f(&r.arousal_ccc),
+        r.valence_sd_ratio.mean,
+        r.arousal_sd_ratio.mean,
+        f(&r.ece),
+    );
+}
+
+const TABLE_HEAD: &str = "| variant | macro-F1 | accuracy | arousal-sign | valence-sign | r valence / arousal | CCC valence / arousal | sd ratio v / a | ECE (15 bins) |\n|---|---|---|---|---|---|---|---|---|\n";
+
+fn report_md(res: &NestedResult, ds: &Dataset, command: &str, manifest: &Path) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# Valence emotion model: nested artist-grouped cross-validation\n"
+    );
+    let _ = writeln!(out, "- command: `{command}`");
+    let _ = writeln!(
+        out,
+        "- data: {} ({} tracks, {} artists)",
+        manifest.display(),
+        ds.len(),
+        {
+            let mut g = ds.groups.clone();
+            g.sort();
+            g.dedup();
+            g.len()
+        }
+    );
+    let _ = writeln!(
+        out,
+        "- protocol: {} outer folds grouped by artist; inside each, artist-grouped inner folds train the ensemble members (early stopping on their inner validation artists), choose the variant by out-of-fold score and fit the temperatures; figures are outer-fold mean ± sd\n",
+        res.folds.len()
+    );
+    let _ = writeln!(
+        out,
+        "## Selected inside each fold, and the baseline (every segment)\n"
+    );
+    out.push_str(TABLE_HEAD);
+    row_md(&mut out, "**selected per fold**", &res.selected(1));
+    let base: Vec<&Scored> = res.baseline.iter().map(|(s, _)| s).collect();
+    row_md(&mut out, "logistic regression, mean+max emb + desc", &base);
+    let chosen: Vec<String> = res
+        .chosen
+        .iter()
+        .map(|&c| res.candidates[c].clone())
+        .collect();
+    let _ = writeln!(out, "\nChosen per fold: {}.", chosen.join("; "));
+    let l2: Vec<String> = res.baseline.iter().map(|(_, l)| format!("{l}")).collect();
+    let _ = writeln!(out, "Baseline L2 per fold: {}.\n", l2.join(", "));
+    if res.candidates.len() > 1 {
+        let _ = writeln!(
+            out,
+            "## Ablation: each variant on its own (every segment)\n"
+        );
+        out.push_str(TABLE_HEAD);
+        for (c, name) in res.candidates.iter().enumerate() {
+            row_md(&mut out, name, &res.candidate(c, 1));
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(
+        out,
+        "## The analyser's stride (segments a strided analysis keeps)\n"
+    );
+    out.push_str(TABLE_HEAD);
+    for &s in &res.strides {
+        row_md(
+            &mut out,
+            &format!("stride {s} ({:.1} s per timeline point)", s as f64 * 2.992),
+            &res.selected(s),
+        );
+    }
+    let conf: Vec<(f64, bool)> = res
+        .selected(1)
+        .iter()
+        .flat_map(|s| s.confidences.iter().copied())
+        .collect();
+    let (c, ok): (Vec<f64>, Vec<bool>) = conf.into_iter().unzip();
+    let rel = reliability(&c, &ok, 15);
+    let _ = writeln!(
+        out,
+        "\n## Calibration (selected, every segment, outer test folds pooled)\n\nECE {:.3}. Bins (mean confidence, accuracy, count):\n",
+        rel.ece
+    );
+    for (mc, ma, n) in rel.bins.iter().filter(|b| b.2 > 0) {
+        let _ = writeln!(out, "- {mc:.2}: {ma:.2} ({n})");
+    }
+    let mut pooled = Confusion::default();
+    for s in res.selected(1) {
+        pooled.add(&s.cls.confusion_matrix());
+    }
+    let _ = writeln!(
+        out,
+        "\n## Pooled confusion (selected; rows true Q1..Q4, columns predicted)\n"
+    );
+    for (q, row) in Quadrant::ALL.iter().zip(pooled.m.iter()) {
+        let _ = writeln!(out, "- {q} {}: {row:?}", q.label());
+    }
+    out
+}
+
+/// A reliability diagram: accuracy against confidence per bin, with the diagonal.
+fn reliability_png(conf: &[(f64, bool)], path: &Path) -> Result<()> {
+    let (c, ok): (Vec<f64>, Vec<bool>) = conf.iter().copied().unzip();
+    let rel = reliability(&c, &ok, 15);
+    let (w, h, m) = (420u32, 420u32, 30u32);
+    let mut img = image::RgbImage::from_pixel(w, h, image::Rgb([255, 255, 255]));
+    let plot = (w - 2 * m) as f64;
+    let px = |x: f64| m + (x.clamp(0.0, 1.0) * plot) as u32;
+    let py = |y: f64| h - m - (y.clamp(0.0, 1.0) * plot) as u32;
+    // Bars: accuracy per bin (blue), gap to the bin's mean confidence (vermillion).
+    let nb = rel.bins.len().max(1);
+    for (i, &(mc, ma, n)) in rel.bins.iter().enumerate() {
+        if n == 0 {
+            continue;
+        }
+        let x0 = px(i as f64 / nb as f64) + 1;
+        let x1 = px((i + 1) as f64 / nb as f64).saturating_sub(1);
+        for x in x0..=x1.max(x0) {
+            for y in py(ma)..=py(0.0).saturating_sub(1) {
+                img.put_pixel(x, y, image::Rgb([0, 114, 178]));
+            }
+            let (lo, hi) = if mc > ma { (mc, ma) } else { (ma, mc) };
+            for y in py(lo)..py(hi) {
+                img.put_pixel(x, y, image::Rgb([213, 94, 0]));
+            }
+        }
+    }
+    // Axes and the diagonal.
+    for t in 0..=plot as u32 {
+        img.put_pixel(m + t, h - m, image::Rgb([0, 0, 0]));
+        img.put_pixel(m, h - m - t, image::Rgb([0, 0, 0]));
+        img.put_pixel(m + t, h - m - t, image::Rgb([120, 120, 120]));
+    }
+    img.save(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
 pub fn run_train(
     manifest: &Path,
     opts: TrainOptions,
     folds: usize,
     ablation: bool,
+    strides: &[usize],
     out_dir: &Path,
     device: DeviceChoice,
     command: &str,
@@ -111,129 +264,51 @@ pub fn run_train(
     let m = read_checked_manifest(manifest)?;
     let ds = dataset(&m, device)?;
     eprintln!(
-        "{} tracks, {} artists, classes {:?}; features extracted in {:.0} s",
-        ds.labels.len(),
-        {
-            let mut g = ds.groups.clone();
-            g.sort();
-            g.dedup();
-            g.len()
-        },
-        (0..4)
-            .map(|c| ds.labels.iter().filter(|&&l| l == c).count())
-            .collect::<Vec<_>>(),
+        "{} tracks; features in {:.0} s",
+        ds.len(),
         started.elapsed().as_secs_f64()
     );
+    std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    let candidates = if ablation {
+        ablation_variants(&opts)
+    } else {
+        vec![opts.clone()]
+    };
     let log = |s: &str| eprintln!("  {s}");
-    let mut final_epochs = opts.epochs;
-    let mut extra = serde_json::json!({
-        "options": &opts,
-        "device": format!("{device:?}"),
-        "skipped_rows": m.bad.len(),
-    });
     if folds >= 2 {
-        eprintln!(
-            "cross-validating {} ({folds} folds, grouped by artist)",
-            variant_name(&opts)
-        );
         let t0 = Instant::now();
-        let cv = cross_validate(&ds, folds, &opts, device, log)?;
-        let mut be = cv.best_epochs.clone();
-        be.sort_unstable();
-        final_epochs = be[be.len() / 2].max(1);
-        let summary = summarize(&cv.folds);
-        eprintln!(
-            "  mean macro-F1 {:.3} +- {:.3}, accuracy {:.3}, arousal-sign {:.3}, valence-sign {:.3} ({:.0} s)",
-            summary.macro_f1.mean,
-            summary.macro_f1.sd,
-            summary.accuracy.mean,
-            summary.arousal_sign_accuracy.mean,
-            summary.valence_sign_accuracy.mean,
-            t0.elapsed().as_secs_f64()
-        );
-        let mut stride_rows = Vec::new();
-        for (stride, f) in &cv.by_stride {
-            let s = summarize(f);
-            eprintln!(
-                "  stride {stride} (segments {:?} of 10): macro-F1 {:.3} +- {:.3}, accuracy {:.3}, arousal-sign {:.3}, valence-sign {:.3}",
-                crate::model::segments::strided_segments(10, *stride),
-                s.macro_f1.mean,
-                s.macro_f1.sd,
-                s.accuracy.mean,
-                s.arousal_sign_accuracy.mean,
-                s.valence_sign_accuracy.mean
-            );
-            stride_rows.push(serde_json::json!({"stride": stride, "summary": s}));
-        }
-        if !stride_rows.is_empty() {
-            extra["eval_strides"] = serde_json::json!(stride_rows);
-        }
-        extra["best_epochs"] = serde_json::json!(cv.best_epochs);
-        extra["cv_seconds"] = serde_json::json!(t0.elapsed().as_secs_f64());
-        let mut rows = vec![(variant_name(&opts), summary.clone())];
-        if ablation {
-            for v in ablation_variants(&opts) {
-                eprintln!("cross-validating {}", variant_name(&v));
-                let cv = cross_validate(&ds, folds, &v, device, log)?;
-                let s = summarize(&cv.folds);
-                eprintln!(
-                    "  mean macro-F1 {:.3} +- {:.3}, arousal-sign {:.3}, valence-sign {:.3}",
-                    s.macro_f1.mean,
-                    s.macro_f1.sd,
-                    s.arousal_sign_accuracy.mean,
-                    s.valence_sign_accuracy.mean
-                );
-                rows.push((variant_name(&v), s));
-            }
-        }
-        extra["ablation"] = serde_json::json!(rows
+        let res = nested_cv(&ds, folds, &candidates, strides, device, opts.seed, log)?;
+        let md = report_md(&res, &ds, command, manifest);
+        eprintln!("{md}");
+        std::fs::write(out_dir.join("report.md"), &md)?;
+        std::fs::write(
+            out_dir.join("report.json"),
+            serde_json::to_string_pretty(&serde_json::json!({
+                "command": command,
+                "cv_seconds": t0.elapsed().as_secs_f64(),
+                "result": &res,
+            }))?,
+        )?;
+        let conf: Vec<(f64, bool)> = res
+            .selected(1)
             .iter()
-            .map(|(n, s)| serde_json::json!({"variant": n, "summary": s}))
-            .collect::<Vec<_>>());
-        let report = Report {
-            title: format!("Valence emotion model: {}", variant_name(&opts)),
-            command: command.to_string(),
-            data: format!(
-                "{} ({} usable rows of {})",
-                manifest.display(),
-                ds.labels.len(),
-                m.rows.len() + m.bad.len()
-            ),
-            split: format!(
-                "{folds}-fold cross-validation grouped by artist (no artist on both sides), \
-                 stratified by quadrant; early stopping on 15 % of each training fold's artists"
-            ),
-            folds: cv.folds,
-            summary,
-            extra: extra.clone(),
-        };
-        report.write(out_dir)?;
-        if rows.len() > 1 {
-            let mut md = std::fs::read_to_string(out_dir.join("report.md")).unwrap_or_default();
-            md.push_str("\n## Ablation (same folds)\n\n| variant | macro-F1 | accuracy | arousal-sign acc. | valence-sign acc. |\n|---|---|---|---|---|\n");
-            for (n, s) in &rows {
-                md.push_str(&format!(
-                    "| {n} | {:.3} ± {:.3} | {:.3} ± {:.3} | {:.3} ± {:.3} | {:.3} ± {:.3} |\n",
-                    s.macro_f1.mean,
-                    s.macro_f1.sd,
-                    s.accuracy.mean,
-                    s.accuracy.sd,
-                    s.arousal_sign_accuracy.mean,
-                    s.arousal_sign_accuracy.sd,
-                    s.valence_sign_accuracy.mean,
-                    s.valence_sign_accuracy.sd
-                ));
-            }
-            std::fs::write(out_dir.join("report.md"), md)?;
+            .flat_map(|s| s.confidences.iter().copied())
+            .collect();
+        reliability_png(&conf, &out_dir.join("reliability.png"))?;
+    }
+    // The shipped model: the same procedure on every row (the variant with the best
+    // out-of-fold score when there are several).
+    let all: Vec<usize> = (0..ds.len()).collect();
+    let mut best: Option<crate::model::train::Ensemble> = None;
+    for c in &candidates {
+        let e = train_ensemble(&ds, &all, c, device, opts.seed)?;
+        eprintln!("  final {}: OOF score {:.3}", c.name(), e.oof_score);
+        if best.as_ref().is_none_or(|b| e.oof_score > b.oof_score) {
+            best = Some(e);
         }
     }
-    eprintln!(
-        "training the final model on all {} tracks for {final_epochs} epochs",
-        ds.labels.len()
-    );
-    let all: Vec<usize> = (0..ds.labels.len()).collect();
-    let (model, _, _) = fit(&ds, &all, &[], &opts, device, final_epochs)?;
-    model.save(out_dir)?;
+    let best = best.context("no candidate")?;
+    best.model.save(out_dir)?;
     eprintln!(
         "wrote {} ({:.0} s in all)",
         out_dir.display(),
@@ -243,46 +318,189 @@ pub fn run_train(
 }
 
 /// The shipped emotion model folder.
-pub fn default_model_dir() -> Result<std::path::PathBuf> {
+pub fn default_model_dir() -> Result<PathBuf> {
     let cfg = find_asset(&format!("{EMOTION_ASSET_DIR}/config.json"))?;
     Ok(cfg.parent().map(|p| p.to_path_buf()).unwrap_or_default())
 }
 
+/// One manifest row as `valence analyze` stored it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EvaluatedTrack {
+    pub path: PathBuf,
+    pub label: Quadrant,
+    pub predicted: Option<Quadrant>,
+    pub probs: [f32; 4],
+    pub valence: f32,
+    pub arousal: f32,
+    pub error: Option<String>,
+}
+
+/// Scores a model on a labelled manifest by running the library analyser itself (scan into
+/// a fresh library of links to the manifest's files, `Engine::run` with `stride`, read back
+/// what was stored), so it scores exactly what `valence analyze` gives users.
 pub fn run_evaluate(
     model_dir: Option<&Path>,
     manifest: &Path,
+    stride: usize,
     json: bool,
     device: DeviceChoice,
     out: &mut impl Write,
 ) -> Result<()> {
-    let device = resolve(device)?;
     let dir = match model_dir {
         Some(d) => d.to_path_buf(),
         None => default_model_dir()?,
     };
-    let model = EmotionModel::load(&dir, device)?;
     let m = read_checked_manifest(manifest)?;
-    let ds = dataset(&m, device)?;
-    let pred: Vec<usize> = ds
-        .feats
+    let tmp = tempfile::tempdir().context("creating a temporary library")?;
+    let music = tmp.path().join("music");
+    std::fs::create_dir_all(&music)?;
+    let mut by_link: HashMap<PathBuf, usize> = HashMap::new();
+    for (i, row) in m.rows.iter().enumerate() {
+        let ext = row
+            .path
+            .extension()
+            .map(|e| e.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let link = music.join(format!("{i:06}.{ext}"));
+        let target = row.path.canonicalize().unwrap_or_else(|_| row.path.clone());
+        std::os::unix::fs::symlink(&target, &link)
+            .with_context(|| format!("linking {}", row.path.display()))?;
+        by_link.insert(link, i);
+    }
+    let db = tmp.path().join("eval.sqlite3");
+    let mut lib = Library::open(&db)?;
+    scan(&mut lib, std::slice::from_ref(&music), &ScanOptions::default())?;
+    let musicnn = find_asset(MUSICNN_ASSET)?;
+    let engine = Engine::load_from(
+        &musicnn,
+        &dir,
+        EngineOptions {
+            device,
+            stride,
+            ..EngineOptions::default()
+        },
+    )?;
+    let control = Control::new();
+    engine.run(&db, &control, |_| {})?;
+    let version = engine.version().clone();
+    let music_canon = music.canonicalize().unwrap_or(music);
+    let mut tracks = Vec::new();
+    for t in lib.tracks()? {
+        let key = music_canon.join(t.path.file_name().unwrap_or_default());
+        let Some(&i) = by_link.get(&key).or_else(|| by_link.get(&t.path)) else {
+            continue;
+        };
+        let row = &m.rows[i];
+        let a = lib.analysis(t.id, &version)?;
+        let (predicted, probs, valence, arousal, error) =
+            match a.as_ref().and_then(|a| a.data.as_ref()) {
+                Some(d) => (Some(d.quadrant()), d.probs, d.valence, d.arousal, None),
+                None => (
+                    None,
+                    [0.0; 4],
+                    0.0,
+                    0.0,
+                    Some(
+                        a.and_then(|a| a.error)
+                            .or(t.error.clone())
+                            .unwrap_or_else(|| "not analysed".into()),
+                    ),
+                ),
+            };
+        tracks.push((
+            i,
+            EvaluatedTrack {
+                path: row.path.clone(),
+                label: row.quadrant,
+                predicted,
+                probs,
+                valence,
+                arousal,
+                error,
+            },
+        ));
+    }
+    tracks.sort_by_key(|(i, _)| *i);
+    let ok: Vec<&(usize, EvaluatedTrack)> = tracks
         .iter()
-        .map(|f| model.predict(f).map(|e| argmax(&e.probs)))
-        .collect::<Result<_, _>>()?;
-    let fm = FoldMetrics::from_confusion(0, &Confusion::from_pairs(&ds.labels, &pred));
-    let report = Report {
-        title: format!("Evaluation of {} ({})", dir.display(), model.cfg.version),
-        command: std::env::args().collect::<Vec<_>>().join(" "),
-        data: format!("{} ({} tracks)", manifest.display(), ds.labels.len()),
-        split: "all rows of the manifest (the model must not have been trained on them)".into(),
-        folds: vec![fm.clone()],
-        summary: summarize(std::slice::from_ref(&fm)),
-        extra: serde_json::Value::Null,
-    };
+        .filter(|(_, t)| t.predicted.is_some())
+        .collect();
+    let truth: Vec<usize> = ok.iter().map(|(_, t)| t.label.index()).collect();
+    let pred: Vec<usize> = ok
+        .iter()
+        .map(|(_, t)| t.predicted.map(|q| q.index()).unwrap_or(0))
+        .collect();
+    let fm = FoldMetrics::from_confusion(0, &Confusion::from_pairs(&truth, &pred));
+    let with_targets: Vec<&(usize, EvaluatedTrack)> = ok
+        .iter()
+        .copied()
+        .filter(|(i, _)| m.rows[*i].valence.is_some() && m.rows[*i].arousal.is_some())
+        .collect();
+    let pts: Vec<[f64; 2]> = with_targets
+        .iter()
+        .map(|(_, t)| [t.valence as f64, t.arousal as f64])
+        .collect();
+    let tg: Vec<[f64; 2]> = with_targets
+        .iter()
+        .map(|(i, _)| {
+            [
+                m.rows[*i].valence.unwrap_or(0.0) as f64,
+                m.rows[*i].arousal.unwrap_or(0.0) as f64,
+            ]
+        })
+        .collect();
+    let conf: Vec<f64> = ok
+        .iter()
+        .map(|(_, t)| t.probs[argmax(&t.probs)] as f64)
+        .collect();
+    let right: Vec<bool> = ok
+        .iter()
+        .map(|(_, t)| Some(argmax(&t.probs)) == Some(t.label.index()))
+        .collect();
+    let reg = RegressionMetrics::new(&pts, &tg, &conf, &right);
+    let failed = tracks.len() - ok.len();
     if json {
-        serde_json::to_writer_pretty(&mut *out, &report)?;
+        serde_json::to_writer_pretty(
+            &mut *out,
+            &serde_json::json!({
+                "model": dir,
+                "model_version": version.model,
+                "manifest": manifest,
+                "stride": stride,
+                "classification": fm,
+                "regression": reg,
+                "failed": failed,
+                "tracks": tracks.iter().map(|(_, t)| t).collect::<Vec<_>>(),
+            }),
+        )?;
         writeln!(out)?;
     } else {
-        write!(out, "{}", report.to_markdown())?;
+        writeln!(
+            out,
+            "{} on {} ({} tracks, {} failed; analyser stride {stride})",
+            version.model,
+            manifest.display(),
+            ok.len(),
+            failed
+        )?;
+        writeln!(
+            out,
+            "macro-F1 {:.3}  accuracy {:.3}  arousal-sign {:.3}  valence-sign {:.3}",
+            fm.macro_f1, fm.accuracy, fm.arousal_sign_accuracy, fm.valence_sign_accuracy
+        )?;
+        if !pts.is_empty() {
+            writeln!(
+                out,
+                "valence r {:.3} CCC {:.3} sd ratio {:.2}; arousal r {:.3} CCC {:.3} sd ratio {:.2}; ECE {:.3}",
+                reg.valence_r,
+                reg.valence_ccc,
+                reg.valence_sd_ratio,
+                reg.arousal_r,
+                reg.arousal_ccc,
+                reg.arousal_sd_ratio,
+                reg.ece
+            )?;
+        }
     }
     Ok(())
 }

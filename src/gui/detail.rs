@@ -7,6 +7,7 @@ use iced::{alignment, Element, Length};
 use super::backend::DetailData;
 use super::theme;
 use super::widgets::{self, timeline::EmotionChart, va_plane::VaPlane};
+use crate::mood::Quadrant;
 
 #[derive(Debug, Clone, Default)]
 pub struct State {
@@ -113,14 +114,27 @@ impl State {
                 }
                 match analysis.and_then(|a| a.data.as_ref()) {
                     Some(a) => {
-                        let q = a.quadrant();
+                        let mood = a.mood();
+                        let q = mood.quadrant;
                         let summary = row![
-                            widgets::badge(Some(&crate::library::Mood {
-                                quadrant: q,
-                                valence: a.valence,
-                                arousal: a.arousal,
-                            })),
-                            text(theme::quadrant_long(q)).size(theme::TEXT_BODY),
+                            widgets::badge(Some(&mood)),
+                            text(if mood.is_uncertain() {
+                                let r = mood.runner_up();
+                                format!(
+                                    "{q} {}: uncertain ({:.0} %; or {r} {}, {:.0} %)",
+                                    q.description(),
+                                    100.0 * mood.confidence(),
+                                    r.label(),
+                                    100.0 * mood.probs[r.index()]
+                                )
+                            } else {
+                                format!(
+                                    "{q} {} ({:.0} %)",
+                                    q.description(),
+                                    100.0 * mood.confidence()
+                                )
+                            })
+                            .size(theme::TEXT_BODY),
                             space::horizontal(),
                             text(format!(
                                 "valence {:+.2}   arousal {:+.2}",
@@ -239,8 +253,8 @@ fn legend<'a, M: 'a>() -> Element<'a, M> {
         .into()
     };
     let mut r = row![].spacing(theme::SPACE_M);
-    for q in 1..=4u8 {
-        r = r.push(swatch(theme::quadrant_color(q), format!("Q{q}")));
+    for q in Quadrant::ALL {
+        r = r.push(swatch(theme::quadrant_color(q), q.to_string()));
     }
     r = r.push(text("— valence").size(theme::TEXT_SMALL));
     r = r.push(text("— arousal").size(theme::TEXT_SMALL).color(theme::Q2));

@@ -11,6 +11,7 @@ use iced::widget::{
 use iced::{alignment, Element, Length, Task};
 
 use crate::library::BrowseRow;
+use crate::mood::Quadrant;
 
 use super::theme;
 use super::widgets;
@@ -113,7 +114,7 @@ pub struct State {
 pub enum Message {
     Search(String),
     ClearSearch,
-    ToggleMood(u8),
+    ToggleMood(Quadrant),
     Sort(Column),
     Scrolled(scrollable::Viewport),
     Clicked(i64),
@@ -256,9 +257,9 @@ impl State {
             .copied()
             .filter(|&i| {
                 let mood_ok = !any_mood
-                    || self.rows[i].mood.is_some_and(|m| {
-                        (1..=4).contains(&m.quadrant) && self.moods[m.quadrant as usize - 1]
-                    });
+                    || self.rows[i]
+                        .mood
+                        .is_some_and(|m| self.moods[m.quadrant.index()]);
                 mood_ok && (needle.is_empty() || self.keys[i].hay.contains(&needle))
             })
             .collect()
@@ -296,8 +297,8 @@ impl State {
                     .then_with(|| ra.track_no.cmp(&rb.track_no))),
                 Column::Duration => cmp_f(ra.duration_secs, rb.duration_secs),
                 Column::Mood => cmp_f(
-                    ra.mood.map(|m| m.quadrant as f64),
-                    rb.mood.map(|m| m.quadrant as f64),
+                    ra.mood.map(|m| m.quadrant.index() as f64),
+                    rb.mood.map(|m| m.quadrant.index() as f64),
                 ),
                 Column::Valence => cmp_f(
                     ra.mood.map(|m| m.valence as f64),
@@ -327,11 +328,9 @@ impl State {
                 (self.reveal_selected(), None)
             }
             Message::ToggleMood(q) => {
-                if (1..=4).contains(&q) {
-                    let i = q as usize - 1;
-                    self.moods[i] = !self.moods[i];
-                    self.refresh();
-                }
+                let i = q.index();
+                self.moods[i] = !self.moods[i];
+                self.refresh();
                 (self.scroll_to_top(), None)
             }
             Message::Sort(c) => {
@@ -485,9 +484,9 @@ impl State {
             .size(theme::TEXT_BODY)
             .width(Length::Fixed(300.0))
             .style(theme::search_input);
-        let chips = row((1u8..=4).map(|q| {
-            let on = self.moods[q as usize - 1];
-            button(text(format!("Q{q} {}", theme::quadrant_label(q))).size(theme::TEXT_SMALL))
+        let chips = row(Quadrant::ALL.into_iter().map(|q| {
+            let on = self.moods[q.index()];
+            button(text(format!("{q} {}", q.label())).size(theme::TEXT_SMALL))
                 .padding([4.0, 12.0])
                 .style(theme::chip(q, on))
                 .on_press(Message::ToggleMood(q))
@@ -620,6 +619,7 @@ mod tests {
         use std::path::PathBuf;
 
         pub fn row(id: i64, title: &str, artist: &str, q: Option<u8>) -> BrowseRow {
+            use crate::mood::{Calibration, Quadrant};
             BrowseRow {
                 id,
                 path: PathBuf::from(format!("/m/{id}.mp3")),
@@ -628,10 +628,12 @@ mod tests {
                 album: String::new(),
                 track_no: None,
                 duration_secs: Some(60.0),
-                mood: q.map(|quadrant| Mood {
-                    quadrant,
-                    valence: 0.0,
-                    arousal: 0.0,
+                mood: q.and_then(Quadrant::from_number).map(|q| {
+                    Mood::from_point(
+                        q.valence_sign() as f32 * 0.5,
+                        q.arousal_sign() as f32 * 0.5,
+                        &Calibration::default(),
+                    )
                 }),
                 analysis_error: None,
             }
@@ -658,10 +660,10 @@ mod tests {
             Message::Search("b".into()),
             Message::Search("bl".into()),
             Message::Search("blu".into()),
-            Message::ToggleMood(3),
+            Message::ToggleMood(Quadrant::Q3),
             Message::Search("blue".into()),
             Message::Search("blu".into()),
-            Message::ToggleMood(3),
+            Message::ToggleMood(Quadrant::Q3),
             Message::Search("blue n".into()),
             Message::Search("lue".into()),
             Message::ClearSearch,

@@ -4,6 +4,8 @@ use iced::theme::Palette;
 use iced::widget::{button, container, text_input};
 use iced::{border, color, Background, Border, Color, Shadow, Theme};
 
+use crate::mood::Quadrant;
+
 /// Spacing scale (px).
 pub const SPACE_XS: f32 = 4.0;
 pub const SPACE_S: f32 = 8.0;
@@ -25,40 +27,21 @@ pub const Q2: Color = color!(0xD55E00); // vermillion: angry / tense
 pub const Q3: Color = color!(0x0072B2); // blue: sad
 pub const Q4: Color = color!(0x009E73); // bluish green: calm / relaxed
 
-pub fn quadrant_color(q: u8) -> Color {
+pub fn quadrant_color(q: Quadrant) -> Color {
     match q {
-        1 => Q1,
-        2 => Q2,
-        3 => Q3,
-        _ => Q4,
-    }
-}
-
-/// Short label shown inside badges and filter chips.
-pub fn quadrant_label(q: u8) -> &'static str {
-    match q {
-        1 => "Happy",
-        2 => "Tense",
-        3 => "Sad",
-        _ => "Calm",
-    }
-}
-
-pub fn quadrant_long(q: u8) -> &'static str {
-    match q {
-        1 => "Q1 happy / excited",
-        2 => "Q2 angry / tense",
-        3 => "Q3 sad / depressed",
-        _ => "Q4 calm / relaxed",
+        Quadrant::Q1 => Q1,
+        Quadrant::Q2 => Q2,
+        Quadrant::Q3 => Q3,
+        Quadrant::Q4 => Q4,
     }
 }
 
 /// Text colour that stays readable on a quadrant colour.
-pub fn on_quadrant(q: u8) -> Color {
+pub fn on_quadrant(q: Quadrant) -> Color {
     match q {
         // Orange and green are light enough for black text; blue and vermillion take white.
-        1 | 4 => Color::BLACK,
-        _ => Color::WHITE,
+        Quadrant::Q1 | Quadrant::Q4 => Color::BLACK,
+        Quadrant::Q2 | Quadrant::Q3 => Color::WHITE,
     }
 }
 
@@ -200,7 +183,7 @@ pub fn flat(theme: &Theme, status: button::Status) -> button::Style {
 }
 
 /// A mood filter chip: filled in the quadrant's colour when on, outlined when off.
-pub fn chip(q: u8, on: bool) -> impl Fn(&Theme, button::Status) -> button::Style {
+pub fn chip(q: Quadrant, on: bool) -> impl Fn(&Theme, button::Status) -> button::Style {
     move |theme, status| {
         let p = theme.extended_palette();
         let c = quadrant_color(q);

@@ -10,6 +10,7 @@ use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use super::store::{bytes_path, now_secs, Library, StoreError};
+use crate::mood::{Mood, Quadrant};
 
 /// The versions a result must carry to be current.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,20 +78,32 @@ pub struct AnalysisData {
 }
 
 impl AnalysisData {
-    /// Most probable quadrant, 1..=4.
-    pub fn quadrant(&self) -> u8 {
-        quadrant_of(&self.probs)
+    /// The track's mood: its valence/arousal point, the point's quadrant and the quadrant
+    /// probabilities (see `crate::mood`).
+    pub fn mood(&self) -> Mood {
+        mood_of(self.valence, self.arousal, self.probs)
+    }
+
+    /// The quadrant of the track's valence/arousal point.
+    pub fn quadrant(&self) -> Quadrant {
+        Quadrant::of_point(self.valence, self.arousal)
     }
 }
 
-pub fn quadrant_of(p: &[f32; 4]) -> u8 {
-    let mut best = 0;
-    for i in 1..4 {
-        if p[i] > p[best] {
-            best = i;
-        }
+impl TimelinePoint {
+    /// The mood of this stretch of the track.
+    pub fn mood(&self) -> Mood {
+        mood_of(self.valence, self.arousal, self.probs)
     }
-    best as u8 + 1
+}
+
+fn mood_of(valence: f32, arousal: f32, probs: [f32; 4]) -> Mood {
+    Mood {
+        quadrant: Quadrant::of_point(valence, arousal),
+        valence,
+        arousal,
+        probs,
+    }
 }
 
 /// A result as stored.
@@ -115,14 +128,6 @@ pub struct AnalysisCounts {
     pub analysed: u64,
     pub failed: u64,
     pub pending: u64,
-}
-
-/// The mood of a track for browsing (current results only).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Mood {
-    pub quadrant: u8,
-    pub valence: f32,
-    pub arousal: f32,
 }
 
 /// One row of the library view: tags plus the current mood or analysis state.
@@ -233,7 +238,7 @@ impl Library {
                         track.size as i64,
                         track.mtime_ns,
                         now_secs(),
-                        d.quadrant(),
+                        d.quadrant().number(),
                         d.probs[0],
                         d.probs[1],
                         d.probs[2],
@@ -361,7 +366,7 @@ impl Library {
     pub fn browse(&self, v: &AnalysisVersion) -> Result<Vec<BrowseRow>, StoreError> {
         let sql = format!(
             "SELECT t.id, t.path, t.title, t.artist, t.album, t.track_no, t.duration_s,
-                    a.status, a.quadrant, a.valence, a.arousal, a.error
+                    a.status, a.valence, a.arousal, a.error, a.p1, a.p2, a.p3, a.p4
              FROM tracks t LEFT JOIN analysis a ON a.track_id = t.id AND {CURRENT}
              WHERE t.status = 'ok'
              ORDER BY t.artist COLLATE NOCASE, t.album COLLATE NOCASE, t.track_no,
@@ -372,12 +377,13 @@ impl Library {
             let path = bytes_path(r.get(1)?);
             let title: Option<String> = r.get(2)?;
             let status: Option<String> = r.get(7)?;
-            let mood = match (status.as_deref(), r.get::<_, Option<u8>>(8)?) {
-                (Some("ok"), Some(q)) => Some(Mood {
-                    quadrant: q,
-                    valence: r.get::<_, Option<f32>>(9)?.unwrap_or(0.0),
-                    arousal: r.get::<_, Option<f32>>(10)?.unwrap_or(0.0),
-                }),
+            let f = |i: usize| -> rusqlite::Result<f32> {
+                Ok(r.get::<_, Option<f32>>(i)?.unwrap_or(0.0))
+            };
+            let mood = match (status.as_deref(), r.get::<_, Option<f32>>(8)?) {
+                (Some("ok"), Some(valence)) => {
+                    Some(mood_of(valence, f(9)?, [f(11)?, f(12)?, f(13)?, f(14)?]))
+                }
                 _ => None,
             };
             Ok(BrowseRow {
@@ -394,7 +400,7 @@ impl Library {
                 duration_secs: r.get(6)?,
                 mood,
                 analysis_error: if status.as_deref() == Some("failed") {
-                    r.get(11)?
+                    r.get(10)?
                 } else {
                     None
                 },
@@ -429,28 +435,33 @@ mod tests {
         lib
     }
 
+    /// A result in quadrant index `q`, coherent like the model's: the point's quadrant.
     fn data(q: usize) -> AnalysisData {
-        let mut probs = [0.1f32; 4];
-        probs[q] = 0.7;
+        let quadrant = Quadrant::from_index(q).unwrap_or(Quadrant::Q1);
+        let (sv, sa) = (
+            quadrant.valence_sign() as f32,
+            quadrant.arousal_sign() as f32,
+        );
+        let probs = crate::mood::Calibration::default().probs(0.5 * sv, 0.25 * sa);
         AnalysisData {
             probs,
-            valence: 0.5,
-            arousal: -0.25,
+            valence: 0.5 * sv,
+            arousal: 0.25 * sa,
             duration_s: 30.0,
             timeline: vec![
                 TimelinePoint {
                     start_s: 0.0,
                     end_s: 15.0,
                     probs,
-                    valence: 0.4,
-                    arousal: -0.2,
+                    valence: 0.4 * sv,
+                    arousal: 0.2 * sa,
                 },
                 TimelinePoint {
                     start_s: 15.0,
                     end_s: 30.0,
                     probs,
-                    valence: 0.6,
-                    arousal: -0.3,
+                    valence: 0.6 * sv,
+                    arousal: 0.3 * sa,
                 },
             ],
             embedding: vec![1.0, -2.5, 3.25],
@@ -482,7 +493,8 @@ mod tests {
         assert!(a.current);
         let d = a.data.unwrap();
         assert_eq!(d, data(2));
-        assert_eq!(d.quadrant(), 3);
+        assert_eq!(d.quadrant(), Quadrant::Q3);
+        assert_eq!(crate::mood::argmax(&d.probs), 2);
         let f = lib.analysis(pend[1].id, &v1).unwrap().unwrap();
         assert_eq!(f.error.as_deref(), Some("bad audio"));
 
@@ -495,7 +507,7 @@ mod tests {
             .data
             .unwrap();
         assert_eq!(d.timeline.len(), 2);
-        assert_eq!(d.quadrant(), 1);
+        assert_eq!(d.quadrant(), Quadrant::Q1);
 
         // A new model version makes everything pending again; old rows are not current.
         let v2 = AnalysisVersion {

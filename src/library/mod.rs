@@ -5,9 +5,10 @@ mod scan;
 mod store;
 mod tags;
 
+pub use crate::mood::{Mood, Quadrant};
 pub use analysis::{
-    quadrant_of, AnalysisCounts, AnalysisData, AnalysisVersion, BrowseRow, Mood, PendingTrack,
-    StoredAnalysis, Thumbnail, TimelinePoint,
+    AnalysisCounts, AnalysisData, AnalysisVersion, BrowseRow, PendingTrack, StoredAnalysis,
+    Thumbnail, TimelinePoint,
 };
 pub use scan::{scan, ScanOptions, ScanReport};
 pub use store::{

@@ -1,5 +1,6 @@
-//! The emotion model: per-segment inputs (see `segments`) -> per-segment and per-track
-//! quadrant probabilities, valence and arousal.
+//! The emotion model: per-segment inputs (see `segments`) -> a valence/arousal point per
+//! segment (the emotion timeline) and per track. The quadrant and its probabilities are
+//! derived from the point (`crate::mood`), so the badge always matches the numbers.
 //!
 //! Architectures (`Arch`), all with the same outputs so they are interchangeable:
 //! - `logreg`: one linear layer on each segment; the track reads the mean segment.
@@ -8,9 +9,9 @@
 //!   sequence, multi-head scaled dot-product self-attention (residual + layer norm), then
 //!   attention pooling for the track.
 //!
-//! Valence and arousal: the head emits a logit z per axis; the value is `tanh(z / 2)` =
-//! `2 P(axis > 0) - 1`, in [-1, 1]. With quadrant labels only, z is trained on the sign
-//! (binary cross-entropy); with real values in the manifest, the value is regressed.
+//! Valence and arousal: the head emits z per axis and the value is `tanh(z)`, in [-1, 1],
+//! regressed on the continuous targets (see `train`). A shipped model is an ensemble of
+//! `members` networks of one architecture whose points are averaged.
 
 use std::path::Path;
 
@@ -19,6 +20,7 @@ use tch::nn::{self, Module, RNN};
 use tch::{Device, Kind, Tensor};
 
 use super::segments::{FeatureSet, SegmentFeatures};
+use crate::mood::{Calibration, Quadrant};
 
 /// Bumped whenever the model's outputs can change (new weights or architecture); stored with
 /// every analysis result so stale ones are recomputed.
@@ -42,9 +44,19 @@ pub struct EmotionConfig {
     /// Per-dimension standardisation fitted on the training set.
     pub mean: Vec<f32>,
     pub std: Vec<f32>,
-    /// Model version string, e.g. "emotion-1".
+    /// Model version string, e.g. "emotion-2".
     pub version: String,
     pub features_version: u32,
+    /// Networks in the ensemble (weights under `m0/`, `m1/`, ...).
+    #[serde(default = "one")]
+    pub members: usize,
+    /// Temperatures turning a point into quadrant probabilities, fitted on held-out data.
+    #[serde(default)]
+    pub calibration: Calibration,
+}
+
+fn one() -> usize {
+    1
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -63,11 +75,10 @@ impl From<tch::TchError> for EmotionError {
     }
 }
 
-/// Network outputs for a batch: logits and VA logits, per track and per segment.
+/// Network outputs for a batch: the valence/arousal point in [-1, 1], (B, 2) per track and
+/// (B, T, 2) per segment.
 pub struct Outputs {
-    pub track_logits: Tensor,
     pub track_va: Tensor,
-    pub seg_logits: Tensor,
     pub seg_va: Tensor,
 }
 
@@ -82,7 +93,6 @@ pub struct EmotionNet {
     o: Option<nn::Linear>,
     ln: Option<nn::LayerNorm>,
     pool: Option<nn::Linear>,
-    cls: nn::Linear,
     va: nn::Linear,
 }
 
@@ -103,7 +113,6 @@ impl EmotionNet {
                 o: None,
                 ln: None,
                 pool: None,
-                cls: lin("cls", d, 4),
                 va: lin("va", d, 2),
             },
             Arch::Attn => Self {
@@ -117,7 +126,6 @@ impl EmotionNet {
                 o: None,
                 ln: None,
                 pool: Some(lin("pool", h, 1)),
-                cls: lin("cls", h, 4),
                 va: lin("va", h, 2),
             },
             Arch::BigruAttn => Self {
@@ -140,7 +148,6 @@ impl EmotionNet {
                 o: Some(lin("o", h, h)),
                 ln: Some(nn::layer_norm(p / "ln", vec![h], Default::default())),
                 pool: Some(lin("pool", h, 1)),
-                cls: lin("cls", h, 4),
                 va: lin("va", h, 2),
             },
         }
@@ -181,8 +188,7 @@ impl EmotionNet {
             }
             _ => h,
         };
-        let seg_logits = self.cls.forward(&h);
-        let seg_va = self.va.forward(&h);
+        let seg_va = self.va.forward(&h).tanh();
         let pooled = match &self.pool {
             Some(pool) => {
                 let w = pool
@@ -198,9 +204,7 @@ impl EmotionNet {
         };
         let pooled = pooled.dropout(self.dropout, train);
         Outputs {
-            track_logits: self.cls.forward(&pooled),
-            track_va: self.va.forward(&pooled),
-            seg_logits,
+            track_va: self.va.forward(&pooled).tanh(),
             seg_va,
         }
     }
@@ -228,34 +232,34 @@ pub struct TrackEmotion {
 }
 
 impl TrackEmotion {
-    /// Index of the most probable quadrant (0 = Q1).
-    pub fn quadrant(&self) -> usize {
-        argmax(&self.probs)
+    /// The quadrant of the track's point.
+    pub fn quadrant(&self) -> Quadrant {
+        Quadrant::of_point(self.valence, self.arousal)
     }
 }
 
-pub fn argmax(p: &[f32]) -> usize {
-    p.iter()
-        .enumerate()
-        .fold(
-            (0, f32::NEG_INFINITY),
-            |a, (i, &v)| if v > a.1 { (i, v) } else { a },
-        )
-        .0
-}
-
-/// A trained model: config + weights.
+/// A trained model: config + the weights of every ensemble member.
 pub struct EmotionModel {
     pub cfg: EmotionConfig,
     pub vs: nn::VarStore,
-    pub net: EmotionNet,
+    pub nets: Vec<EmotionNet>,
+}
+
+/// Per-track and per-segment points of a batch, averaged over the ensemble.
+pub struct Points {
+    /// (B, 2)
+    pub track: Tensor,
+    /// (B, T, 2)
+    pub segments: Tensor,
 }
 
 impl EmotionModel {
     pub fn new(cfg: EmotionConfig, device: Device) -> Self {
         let vs = nn::VarStore::new(device);
-        let net = EmotionNet::new(&vs.root(), &cfg);
-        Self { cfg, vs, net }
+        let nets = (0..cfg.members.max(1))
+            .map(|i| EmotionNet::new(&(vs.root() / format!("m{i}")), &cfg))
+            .collect();
+        Self { cfg, vs, nets }
     }
 
     /// Writes `config.json`, `model.safetensors` and `VERSION` into `dir`.
@@ -328,28 +332,60 @@ impl EmotionModel {
             .to_device(self.vs.device()))
     }
 
+    /// The ensemble's points for a padded batch (inference mode).
+    pub fn points(&self, x: &Tensor, mask: &Tensor) -> Points {
+        tch::no_grad(|| {
+            let outs: Vec<Outputs> = self
+                .nets
+                .iter()
+                .map(|n| n.forward(x, mask, false))
+                .collect();
+            let k = outs.len().max(1) as f64;
+            let track = Tensor::stack(
+                &outs
+                    .iter()
+                    .map(|o| o.track_va.shallow_clone())
+                    .collect::<Vec<_>>(),
+                0,
+            )
+            .sum_dim_intlist(0, false, Kind::Float)
+                / k;
+            let segments = Tensor::stack(
+                &outs
+                    .iter()
+                    .map(|o| o.seg_va.shallow_clone())
+                    .collect::<Vec<_>>(),
+                0,
+            )
+            .sum_dim_intlist(0, false, Kind::Float)
+                / k;
+            Points { track, segments }
+        })
+    }
+
     /// The emotion of a track from its segment features.
     pub fn predict(&self, f: &SegmentFeatures) -> Result<TrackEmotion, EmotionError> {
         let x = self.input(f)?;
         let t = f.len();
         let mask = Tensor::ones([1, t as i64], (Kind::Bool, self.vs.device()));
-        let out = tch::no_grad(|| self.net.forward(&x, &mask, false));
+        let p = self.points(&x, &mask);
         let to_vec = |t: Tensor| -> Result<Vec<f32>, EmotionError> {
             Ok(Vec::<f32>::try_from(
                 t.to_device(Device::Cpu).contiguous().view([-1]),
             )?)
         };
-        let probs = to_vec(out.track_logits.softmax(-1, Kind::Float))?;
-        let va = to_vec((out.track_va / 2.0).tanh())?;
-        let seg_p = to_vec(out.seg_logits.softmax(-1, Kind::Float))?;
-        let seg_va = to_vec((out.seg_va / 2.0).tanh())?;
-        let four = |s: &[f32]| [s[0], s[1], s[2], s[3]];
+        let va = to_vec(p.track)?;
+        let seg_va = to_vec(p.segments)?;
+        let cal = &self.cfg.calibration;
         let segments = (0..t)
-            .map(|i| SegmentEmotion {
-                start_s: i as f64 * f.segment_secs,
-                probs: four(&seg_p[i * 4..i * 4 + 4]),
-                valence: seg_va[i * 2],
-                arousal: seg_va[i * 2 + 1],
+            .map(|i| {
+                let (v, a) = (seg_va[i * 2], seg_va[i * 2 + 1]);
+                SegmentEmotion {
+                    start_s: i as f64 * f.segment_secs,
+                    probs: cal.probs(v, a),
+                    valence: v,
+                    arousal: a,
+                }
             })
             .collect();
         let mut embedding = vec![0f32; f.emb.first().map(|e| e.len()).unwrap_or(0)];
@@ -359,62 +395,12 @@ impl EmotionModel {
             }
         }
         Ok(TrackEmotion {
-            probs: four(&probs),
+            probs: cal.probs(va[0], va[1]),
             valence: va[0],
             arousal: va[1],
             segments,
             embedding,
             model_version: self.cfg.version.clone(),
         })
-    }
-}
-
-/// The one inference API: file -> per-segment and per-track emotion, tags and embedding.
-pub struct EmotionAnalyzer {
-    musicnn: super::musicnn::Musicnn,
-    model: EmotionModel,
-}
-
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum AnalyzeError {
-    #[error(transparent)]
-    Asset(#[from] super::assets::AssetError),
-    #[error(transparent)]
-    Musicnn(#[from] super::musicnn::MusicnnError),
-    #[error(transparent)]
-    Emotion(#[from] EmotionError),
-    #[error(transparent)]
-    Segments(#[from] super::segments::SegmentError),
-}
-
-impl EmotionAnalyzer {
-    /// The shipped models (found without a path argument, see `assets`).
-    pub fn load_default(device: Device) -> Result<Self, AnalyzeError> {
-        let m = super::assets::find_asset(super::tagger::MUSICNN_ASSET)?;
-        let cfg = super::assets::find_asset(&format!("{EMOTION_ASSET_DIR}/config.json"))?;
-        let dir = cfg.parent().unwrap_or(Path::new("."));
-        Self::load(&m, dir, device)
-    }
-
-    pub fn load(musicnn: &Path, emotion_dir: &Path, device: Device) -> Result<Self, AnalyzeError> {
-        Ok(Self {
-            musicnn: super::musicnn::Musicnn::load(musicnn, device)?,
-            model: EmotionModel::load(emotion_dir, device)?,
-        })
-    }
-
-    pub fn model_version(&self) -> &str {
-        &self.model.cfg.version
-    }
-
-    /// Segment features of a file (what `predict` reads), e.g. to cache or store them.
-    pub fn segments(&self, path: &Path) -> Result<SegmentFeatures, AnalyzeError> {
-        let need_desc = self.model.cfg.features.needs_descriptor();
-        Ok(super::segments::extract(path, &self.musicnn, need_desc)?)
-    }
-
-    pub fn analyze(&self, path: &Path) -> Result<TrackEmotion, AnalyzeError> {
-        let f = self.segments(path)?;
-        Ok(self.model.predict(&f)?)
     }
 }

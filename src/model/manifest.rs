@@ -8,6 +8,7 @@
 //!   row its own group, named after its path, and adds a warning.
 //! - `title` (optional).
 //! - `valence`, `arousal` (optional): floats in [-1, 1]; an empty cell means "not given".
+//! - `tag_agreement` or `confidence` (optional): the label's confidence in [0, 1].
 //!
 //! Rows that cannot be used (missing path, unknown quadrant, bad number, duplicate path, file
 //! missing when `check_files` is set, unreadable CSV record) are collected in [`Manifest::bad`]
@@ -15,111 +16,10 @@
 //! missing required column, and a manifest with no usable row.
 
 use std::collections::HashMap;
-use std::fmt;
+
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
-/// One of Russell's four valence/arousal quadrants. Index 0..3 = Q1..Q4.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Quadrant {
-    /// Happy/excited: valence +, arousal +.
-    Q1,
-    /// Angry/tense: valence -, arousal +.
-    Q2,
-    /// Sad: valence -, arousal -.
-    Q3,
-    /// Relaxed/calm: valence +, arousal -.
-    Q4,
-}
-
-impl Quadrant {
-    /// All quadrants in index order.
-    pub const ALL: [Quadrant; 4] = [Quadrant::Q1, Quadrant::Q2, Quadrant::Q3, Quadrant::Q4];
-
-    /// Class index, 0..=3.
-    pub fn index(self) -> usize {
-        match self {
-            Quadrant::Q1 => 0,
-            Quadrant::Q2 => 1,
-            Quadrant::Q3 => 2,
-            Quadrant::Q4 => 3,
-        }
-    }
-
-    /// The quadrant with class index `i`, or `None` when `i > 3`.
-    pub fn from_index(i: usize) -> Option<Quadrant> {
-        Quadrant::ALL.get(i).copied()
-    }
-
-    /// `"Q1"`..`"Q4"`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Quadrant::Q1 => "Q1",
-            Quadrant::Q2 => "Q2",
-            Quadrant::Q3 => "Q3",
-            Quadrant::Q4 => "Q4",
-        }
-    }
-
-    /// Human label: `"happy/excited"`, `"angry/tense"`, `"sad"`, `"relaxed/calm"`.
-    pub fn label(self) -> &'static str {
-        match self {
-            Quadrant::Q1 => "happy/excited",
-            Quadrant::Q2 => "angry/tense",
-            Quadrant::Q3 => "sad",
-            Quadrant::Q4 => "relaxed/calm",
-        }
-    }
-
-    /// One-word label for tables: `"happy"`, `"angry"`, `"sad"`, `"relaxed"`.
-    pub fn short_label(self) -> &'static str {
-        match self {
-            Quadrant::Q1 => "happy",
-            Quadrant::Q2 => "angry",
-            Quadrant::Q3 => "sad",
-            Quadrant::Q4 => "relaxed",
-        }
-    }
-
-    /// +1 for positive valence (Q1, Q4), -1 otherwise.
-    pub fn valence_sign(self) -> i8 {
-        match self {
-            Quadrant::Q1 | Quadrant::Q4 => 1,
-            Quadrant::Q2 | Quadrant::Q3 => -1,
-        }
-    }
-
-    /// +1 for high arousal (Q1, Q2), -1 otherwise.
-    pub fn arousal_sign(self) -> i8 {
-        match self {
-            Quadrant::Q1 | Quadrant::Q2 => 1,
-            Quadrant::Q3 | Quadrant::Q4 => -1,
-        }
-    }
-
-    /// Parses `Q1`..`Q4` or `1`..`4`, case-insensitive, ignoring surrounding whitespace.
-    pub fn parse(s: &str) -> Option<Quadrant> {
-        let s = s.trim();
-        let digits = match s.strip_prefix(['q', 'Q']) {
-            Some(rest) => rest,
-            None => s,
-        };
-        match digits {
-            "1" => Some(Quadrant::Q1),
-            "2" => Some(Quadrant::Q2),
-            "3" => Some(Quadrant::Q3),
-            "4" => Some(Quadrant::Q4),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Quadrant {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use crate::mood::Quadrant;
 
 /// One usable manifest row.
 #[derive(Clone, Debug, PartialEq)]
@@ -133,6 +33,9 @@ pub struct ManifestRow {
     pub title: Option<String>,
     pub valence: Option<f32>,
     pub arousal: Option<f32>,
+    /// Label confidence in [0, 1] (the 4Q data's share of a clip's mood tags that fall in its
+    /// quadrant); training can weight rows by it.
+    pub confidence: Option<f32>,
     /// 1-based line of the CSV file where the record starts (the header is line 1).
     pub line: usize,
 }
@@ -207,6 +110,7 @@ struct Columns {
     title: Option<usize>,
     valence: Option<usize>,
     arousal: Option<usize>,
+    confidence: Option<usize>,
 }
 
 /// Reads a manifest. With `check_files`, rows whose file does not exist are rejected.
@@ -244,6 +148,7 @@ pub fn read_manifest(path: &Path, check_files: bool) -> Result<Manifest, Manifes
         title: find("title"),
         valence: find("valence"),
         arousal: find("arousal"),
+        confidence: find("tag_agreement").or_else(|| find("confidence")),
     };
 
     let mut out = Manifest::default();
@@ -351,6 +256,10 @@ fn parse_row(
     })?;
     let valence = parse_unit(record, cols.valence, "valence")?;
     let arousal = parse_unit(record, cols.arousal, "arousal")?;
+    let confidence = parse_unit(record, cols.confidence, "tag_agreement")?;
+    if confidence.is_some_and(|c| c < 0.0) {
+        return Err("tag_agreement is below 0".to_string());
+    }
     let as_written = PathBuf::from(raw_path);
     let path = if as_written.is_absolute() {
         as_written
@@ -378,6 +287,7 @@ fn parse_row(
             title: cell(record, cols.title).map(str::to_string),
             valence,
             arousal,
+            confidence,
             line,
         },
         warning,
@@ -409,8 +319,8 @@ mod tests {
         assert_eq!(Quadrant::parse("0"), None);
         assert_eq!(Quadrant::parse(""), None);
         assert_eq!(Quadrant::parse("QQ1"), None);
-        assert_eq!(Quadrant::Q1.label(), "happy/excited");
-        assert_eq!(Quadrant::Q4.label(), "relaxed/calm");
+        assert_eq!(Quadrant::Q1.label(), "Happy");
+        assert_eq!(Quadrant::Q4.label(), "Calm");
         assert_eq!(
             Quadrant::ALL.map(|q| (q.valence_sign(), q.arousal_sign())),
             [(1, 1), (-1, 1), (-1, -1), (1, -1)]

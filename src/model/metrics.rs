@@ -238,7 +238,7 @@ impl MeanSd {
     }
 
     /// `"0.812 ± 0.034"`, or just the mean when `with_sd` is false.
-    fn show(&self, with_sd: bool) -> String {
+    pub fn show(&self, with_sd: bool) -> String {
         if with_sd {
             format!("{:.3} ± {:.3}", self.mean, self.sd)
         } else {
@@ -285,6 +285,164 @@ pub fn summarize(folds: &[FoldMetrics]) -> Summary {
     }
 }
 
+/// Pearson correlation of two equally long series (0 when either is constant).
+pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len().min(y.len());
+    if n < 2 {
+        return 0.0;
+    }
+    let (mx, my) = (mean(&x[..n]), mean(&y[..n]));
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for i in 0..n {
+        let (dx, dy) = (x[i] - mx, y[i] - my);
+        sxy += dx * dy;
+        sxx += dx * dx;
+        syy += dy * dy;
+    }
+    if sxx <= 0.0 || syy <= 0.0 {
+        0.0
+    } else {
+        sxy / (sxx * syy).sqrt()
+    }
+}
+
+fn mean(x: &[f64]) -> f64 {
+    x.iter().sum::<f64>() / x.len().max(1) as f64
+}
+
+/// Population standard deviation.
+pub fn sd(x: &[f64]) -> f64 {
+    let m = mean(x);
+    (x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / x.len().max(1) as f64).sqrt()
+}
+
+/// Lin's concordance correlation coefficient of predictions `p` against targets `t`:
+/// 2 cov / (var_p + var_t + (mean_p - mean_t)^2). 1 only when p = t; it punishes a shrunken or
+/// shifted scale that Pearson r forgives.
+pub fn ccc(p: &[f64], t: &[f64]) -> f64 {
+    let n = p.len().min(t.len());
+    if n < 2 {
+        return 0.0;
+    }
+    let (mp, mt) = (mean(&p[..n]), mean(&t[..n]));
+    let (mut cov, mut vp, mut vt) = (0.0, 0.0, 0.0);
+    for i in 0..n {
+        cov += (p[i] - mp) * (t[i] - mt);
+        vp += (p[i] - mp).powi(2);
+        vt += (t[i] - mt).powi(2);
+    }
+    let (cov, vp, vt) = (cov / n as f64, vp / n as f64, vt / n as f64);
+    let d = vp + vt + (mp - mt).powi(2);
+    if d <= 0.0 {
+        0.0
+    } else {
+        2.0 * cov / d
+    }
+}
+
+/// Reliability of the top-class probability: per bin of confidence, the mean confidence,
+/// the accuracy and the count.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Reliability {
+    pub bins: Vec<(f64, f64, usize)>,
+    /// Expected calibration error: sum over bins of |accuracy - confidence| x share of items.
+    pub ece: f64,
+}
+
+/// Reliability in `n_bins` equal-width confidence bins over [0, 1] (15 is the usual choice).
+/// `conf[i]` is the predicted probability of the predicted class, `correct[i]` whether it was
+/// right.
+pub fn reliability(conf: &[f64], correct: &[bool], n_bins: usize) -> Reliability {
+    let n_bins = n_bins.max(1);
+    let mut acc = vec![(0.0f64, 0.0f64, 0usize); n_bins];
+    for (&c, &ok) in conf.iter().zip(correct) {
+        let b = ((c.clamp(0.0, 1.0) * n_bins as f64) as usize).min(n_bins - 1);
+        acc[b].0 += c;
+        acc[b].1 += if ok { 1.0 } else { 0.0 };
+        acc[b].2 += 1;
+    }
+    let total = conf.len().min(correct.len()).max(1) as f64;
+    let mut ece = 0.0;
+    let bins = acc
+        .into_iter()
+        .map(|(sc, sa, n)| {
+            if n == 0 {
+                return (0.0, 0.0, 0);
+            }
+            let (mc, ma) = (sc / n as f64, sa / n as f64);
+            ece += (ma - mc).abs() * n as f64 / total;
+            (mc, ma, n)
+        })
+        .collect();
+    Reliability { bins, ece }
+}
+
+/// How well a fold's continuous valence/arousal and its probabilities came out.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RegressionMetrics {
+    pub valence_r: f64,
+    pub arousal_r: f64,
+    pub valence_ccc: f64,
+    pub arousal_ccc: f64,
+    /// Predicted sd / target sd (1 = the spread of the targets; < 1 = shrunk).
+    pub valence_sd_ratio: f64,
+    pub arousal_sd_ratio: f64,
+    /// Expected calibration error of the quadrant probabilities, 15 bins.
+    pub ece: f64,
+}
+
+impl RegressionMetrics {
+    /// `pred`/`target`: (valence, arousal) per item; `conf`/`correct` as for `reliability`.
+    pub fn new(pred: &[[f64; 2]], target: &[[f64; 2]], conf: &[f64], correct: &[bool]) -> Self {
+        let col = |v: &[[f64; 2]], k: usize| v.iter().map(|x| x[k]).collect::<Vec<_>>();
+        let (pv, pa, tv, ta) = (col(pred, 0), col(pred, 1), col(target, 0), col(target, 1));
+        let ratio = |p: &[f64], t: &[f64]| {
+            let st = sd(t);
+            if st > 0.0 {
+                sd(p) / st
+            } else {
+                0.0
+            }
+        };
+        Self {
+            valence_r: pearson(&pv, &tv),
+            arousal_r: pearson(&pa, &ta),
+            valence_ccc: ccc(&pv, &tv),
+            arousal_ccc: ccc(&pa, &ta),
+            valence_sd_ratio: ratio(&pv, &tv),
+            arousal_sd_ratio: ratio(&pa, &ta),
+            ece: reliability(conf, correct, 15).ece,
+        }
+    }
+}
+
+/// Mean ± sd of the regression figures across folds.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RegressionSummary {
+    pub valence_r: MeanSd,
+    pub arousal_r: MeanSd,
+    pub valence_ccc: MeanSd,
+    pub arousal_ccc: MeanSd,
+    pub valence_sd_ratio: MeanSd,
+    pub arousal_sd_ratio: MeanSd,
+    pub ece: MeanSd,
+}
+
+pub fn summarize_regression(folds: &[RegressionMetrics]) -> RegressionSummary {
+    let of = |f: &dyn Fn(&RegressionMetrics) -> f64| {
+        MeanSd::of(&folds.iter().map(f).collect::<Vec<_>>())
+    };
+    RegressionSummary {
+        valence_r: of(&|f| f.valence_r),
+        arousal_r: of(&|f| f.arousal_r),
+        valence_ccc: of(&|f| f.valence_ccc),
+        arousal_ccc: of(&|f| f.arousal_ccc),
+        valence_sd_ratio: of(&|f| f.valence_sd_ratio),
+        arousal_sd_ratio: of(&|f| f.arousal_sd_ratio),
+        ece: of(&|f| f.ece),
+    }
+}
+
 /// An evaluation run: what was run, on what, how it was split, and the results.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -300,7 +458,7 @@ pub struct Report {
 
 fn class_name(c: usize) -> String {
     match Quadrant::from_index(c) {
-        Some(q) => format!("{} {}", q.name(), q.short_label()),
+        Some(q) => format!("{} {}", q.name(), q.label()),
         None => format!("class {c}"),
     }
 }
@@ -608,16 +766,16 @@ mod tests {
         assert!(md.contains("| Accuracy | 0.730 ± 0.099 |"), "{md}");
         assert!(md.contains("# Emotion head, 4Q audio"));
         assert!(md.contains("valence eval --folds 2"));
-        assert!(md.contains("Q1 happy"));
-        assert!(md.contains("Q4 relaxed"));
+        assert!(md.contains("Q1 Happy"));
+        assert!(md.contains("Q4 Calm"));
         assert!(md.contains("rows = true, columns = predicted"));
         // Pooled row Q1: hand's [10,2,0,3] + [1,1,0,0] → 11, 3, 0, 3, total 17.
-        assert!(md.contains("| Q1 happy | 11 | 3 | 0 | 3 | 17 |"), "{md}");
+        assert!(md.contains("| Q1 Happy | 11 | 3 | 0 | 3 | 17 |"), "{md}");
         assert!(md.contains("### Fold 1 (n = 50)"));
         assert!(md.contains("### Fold 2 (n = 5)"));
         // Fold 1, Q2 row: precision 8/12, recall 0.8, F1 8/11.
         assert!(
-            md.contains("| Q2 angry | 0.667 | 0.800 | 0.727 | 10 |"),
+            md.contains("| Q2 Tense | 0.667 | 0.800 | 0.727 | 10 |"),
             "{md}"
         );
         assert!(md.contains("\"epochs\": 30"));

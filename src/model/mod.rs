@@ -1,6 +1,7 @@
 //! Neural networks: device selection now; musicnn and the emotion model as they land.
 
 pub mod assets;
+pub mod baseline;
 pub mod device;
 pub mod emotion;
 pub mod folds;

@@ -6,21 +6,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::musicnn::{Musicnn, MusicnnError, EMBEDDING_DIM, N_FRAMES, N_TAGS};
-use crate::audio::{decode_mono, AudioError};
-use crate::features::{
-    musicnn_input, segment_descriptors, FeatureError, DESCRIPTOR_DIM, DESCRIPTOR_SAMPLE_RATE,
-    FEATURES_VERSION,
-};
+use super::musicnn::{EMBEDDING_DIM, N_FRAMES, N_TAGS};
+use crate::features::{musicnn_input, DESCRIPTOR_DIM, FEATURES_VERSION};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SegmentError {
-    #[error(transparent)]
-    Audio(#[from] AudioError),
-    #[error(transparent)]
-    Features(#[from] FeatureError),
-    #[error(transparent)]
-    Model(#[from] MusicnnError),
     #[error("cannot read {0}: {1}")]
     Io(String, String),
 }
@@ -129,36 +119,6 @@ impl SegmentFeatures {
     }
 }
 
-/// Extracts the per-segment features of a file (musicnn on every non-overlapping 3-s patch).
-pub fn extract(
-    path: &Path,
-    net: &Musicnn,
-    with_descriptor: bool,
-) -> Result<SegmentFeatures, SegmentError> {
-    let audio = decode_mono(path, Some(musicnn_input::SAMPLE_RATE), None)?;
-    let duration_secs = audio.duration_secs();
-    let mel = musicnn_input::log_mel(&audio.samples)?;
-    drop(audio);
-    let patches = musicnn_input::patches(&mel, N_FRAMES);
-    let (tags, emb) = net.run_patches(&patches)?;
-    let desc = if with_descriptor {
-        let a = decode_mono(path, Some(DESCRIPTOR_SAMPLE_RATE), None)?;
-        segment_descriptors(&a.samples, DESCRIPTOR_SAMPLE_RATE)?
-            .into_iter()
-            .map(|d| d.to_vec())
-            .collect()
-    } else {
-        Vec::new()
-    };
-    Ok(SegmentFeatures {
-        emb: emb.into_iter().map(|e| e.to_vec()).collect(),
-        tags: tags.into_iter().map(|t| t.to_vec()).collect(),
-        desc,
-        segment_secs: SEGMENT_SECS,
-        duration_secs,
-    })
-}
-
 /// FNV-1a 64 over a whole file: a content key for the cache (a renamed file still hits).
 pub fn content_hash(path: &Path) -> Result<u64, SegmentError> {
     let bytes = std::fs::read(path)
@@ -195,18 +155,19 @@ impl SegmentCache {
     }
 
     fn file_for(&self, hash: u64) -> PathBuf {
+        // r2: features from the analyser's route (`analysis::route`), every patch.
         self.dir.join(format!(
-            "{hash:016x}-f{FEATURES_VERSION}-m{}.json",
+            "{hash:016x}-f{FEATURES_VERSION}-m{}-r2.json",
             self.model_key
         ))
     }
 
-    /// Cached features of `path`, extracting (and storing) them on a miss.
-    pub fn get_or_extract(
+    /// Cached features of `path`, computed by `extract` (and stored) on a miss.
+    pub fn get_or_extract<E: From<SegmentError>>(
         &self,
         path: &Path,
-        net: &Musicnn,
-    ) -> Result<SegmentFeatures, SegmentError> {
+        extract: impl FnOnce(&Path) -> Result<SegmentFeatures, E>,
+    ) -> Result<SegmentFeatures, E> {
         let hash = content_hash(path)?;
         let file = self.file_for(hash);
         if let Ok(bytes) = std::fs::read(&file) {
@@ -216,7 +177,7 @@ impl SegmentCache {
                 }
             }
         }
-        let f = extract(path, net, true)?;
+        let f = extract(path)?;
         // A failed cache write only costs time later; write atomically so a kill cannot
         // leave a half file that parses.
         if std::fs::create_dir_all(&self.dir).is_ok() {

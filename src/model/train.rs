@@ -1,23 +1,41 @@
-//! Training and honest evaluation of the emotion model: artist-grouped cross-validation,
-//! early stopping on a grouped inner validation split, and a final model on all data.
+//! Training and honest evaluation of the emotion model.
+//!
+//! The model regresses a valence/arousal point (continuous targets from the manifest) and the
+//! quadrant is the point's quadrant (`crate::mood`). Losses per axis: mean squared error and
+//! 1 - CCC against the continuous target, plus a logistic loss on the sign the quadrant label
+//! gives (the point at temperature `TRAIN_TEMP`), on the track and, with a smaller weight, on
+//! every segment (each carries its track's targets).
+//!
+//! Protocol (`nested_cv`):
+//! - outer k-fold cross-validation grouped by artist (no artist on both sides);
+//! - inside each outer training set, an artist-grouped inner k-fold: each inner fold trains one
+//!   ensemble member, early-stopped on its inner validation artists, whose out-of-fold (OOF)
+//!   predictions score the variant and fit the probability temperatures;
+//! - each candidate variant is scored on its OOF predictions; the best one's ensemble predicts
+//!   the outer test fold, which no choice has seen;
+//! - a plain logistic regression on mean+max pooled embedding + descriptor, its L2 strength
+//!   chosen on the same inner folds, is scored on the same outer folds.
 
 use std::path::PathBuf;
 
 use serde::Serialize;
 use tch::{nn, nn::OptimizerConfig, Device, Kind, Reduction, Tensor};
 
-use super::emotion::{argmax, Arch, EmotionConfig, EmotionError, EmotionModel};
-use super::folds::{grouped_folds, inner_split, FoldError};
+use super::emotion::{Arch, EmotionConfig, EmotionError, EmotionModel};
+use super::folds::{grouped_folds, FoldError};
 use super::manifest::{BadRow, Manifest};
-use super::metrics::{Confusion, FoldMetrics};
-use super::musicnn::Musicnn;
-use super::segments::{FeatureSet, SegmentCache, SegmentFeatures};
+use super::metrics::{Confusion, FoldMetrics, RegressionMetrics};
+use super::segments::{strided_segments, FeatureSet, SegmentFeatures};
 use crate::features::FEATURES_VERSION;
+use crate::mood::{argmax, Calibration, Quadrant};
 
 /// Model version written with the weights and stored with every analysis result.
-pub const MODEL_VERSION: &str = "emotion-1";
+pub const MODEL_VERSION: &str = "emotion-2";
 
-#[derive(Debug, Clone, Serialize)]
+/// Temperature of the sign loss while training (a point 0.1 from an axis is ~73 % sure).
+const TRAIN_TEMP: f64 = 0.1;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct TrainOptions {
     pub arch: Arch,
     pub features: FeatureSet,
@@ -28,15 +46,22 @@ pub struct TrainOptions {
     pub lr: f64,
     pub weight_decay: f64,
     pub batch: usize,
-    pub label_smoothing: f64,
-    /// Weight of the per-segment losses (each segment carries its track's label).
+    /// Weight of the per-segment losses (each segment carries its track's targets).
     pub segment_loss: f64,
-    /// Random crops of the segment sequence and input noise while training.
+    /// Weight of the logistic loss on the quadrant's signs.
+    pub sign_loss: f64,
+    /// Weight of 1 - CCC (per batch) on the continuous targets.
+    pub ccc_loss: f64,
+    /// Random crops, random strided subsets of the segments (what a strided analysis feeds
+    /// the model) and input noise while training.
     pub augment: bool,
+    /// Weight each track by its label confidence (`tag_agreement`), 0.5 + 0.5 c.
+    pub confidence_weight: bool,
+    /// Mixup of pairs of tracks (segment sequences and targets) with this Beta(a, a); 0 = off.
+    pub mixup: f64,
+    /// Ensemble members = inner folds.
+    pub members: usize,
     pub seed: u64,
-    /// Also score each test fold on only the segments a library analysis with these
-    /// strides would see (the accuracy cost of analysing one patch in N).
-    pub eval_strides: Vec<usize>,
 }
 
 impl Default for TrainOptions {
@@ -47,16 +72,56 @@ impl Default for TrainOptions {
             hidden: 128,
             heads: 4,
             dropout: 0.3,
-            epochs: 40,
+            epochs: 60,
             lr: 1e-3,
             weight_decay: 1e-3,
             batch: 32,
-            label_smoothing: 0.0,
             segment_loss: 0.5,
+            sign_loss: 0.5,
+            ccc_loss: 1.0,
             augment: true,
+            confidence_weight: false,
+            mixup: 0.0,
+            members: 4,
             seed: 7,
-            eval_strides: Vec::new(),
         }
+    }
+}
+
+impl TrainOptions {
+    /// A short name for tables.
+    pub fn name(&self) -> String {
+        let arch = match self.arch {
+            Arch::Logreg => "logreg",
+            Arch::Attn => "attn",
+            Arch::BigruAttn => "bigru_attn",
+        };
+        let feats = match self.features {
+            FeatureSet::Emb => "emb",
+            FeatureSet::EmbTags => "emb+tags",
+            FeatureSet::EmbDesc => "emb+desc",
+            FeatureSet::All => "emb+tags+desc",
+        };
+        let mut s = format!("{arch} h{} / {feats} / x{}", self.hidden, self.members);
+        if !self.augment {
+            s.push_str(" / no augment");
+        }
+        if self.sign_loss != 0.5 {
+            s.push_str(&format!(" / sign loss {}", self.sign_loss));
+        }
+        if self.ccc_loss == 0.0 {
+            s.push_str(" / no CCC loss");
+        }
+        if self.confidence_weight {
+            s.push_str(" / confidence weights");
+        }
+        if self.mixup > 0.0 {
+            s.push_str(&format!(" / mixup {}", self.mixup));
+        }
+        if self.dropout != 0.3 {
+            s.push_str(&format!(" / dropout {}", self.dropout));
+        }
+        s
     }
 }
 
@@ -64,45 +129,59 @@ impl Default for TrainOptions {
 pub struct Dataset {
     pub feats: Vec<SegmentFeatures>,
     pub labels: Vec<usize>,
-    /// Valence/arousal targets as P(axis > 0): 0/1 from quadrant signs, (v + 1) / 2 from real
-    /// values when the manifest has them.
-    pub va_targets: Vec<[f32; 2]>,
+    /// Continuous (valence, arousal) in [-1, 1]; +-0.5 by the quadrant's signs for rows
+    /// without values.
+    pub targets: Vec<[f32; 2]>,
+    /// Label confidence in [0, 1] (1 when the manifest has none).
+    pub confidence: Vec<f32>,
     pub groups: Vec<String>,
     pub paths: Vec<PathBuf>,
 }
 
-/// Extracts (or reads from cache) every manifest row; rows that fail are returned as bad.
-pub fn load_dataset(
+impl Dataset {
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+    /// The subset `idx` (indices into self), in that order.
+    fn subset_groups(&self, idx: &[usize]) -> (Vec<String>, Vec<usize>) {
+        (
+            idx.iter().map(|&i| self.groups[i].clone()).collect(),
+            idx.iter().map(|&i| self.labels[i]).collect(),
+        )
+    }
+}
+
+/// Reads every manifest row's features through `features` (the cache + the analyser's
+/// route); rows that fail are returned as bad.
+pub fn load_dataset<E: std::fmt::Display>(
     manifest: &Manifest,
-    cache: &SegmentCache,
-    net: &Musicnn,
+    mut features: impl FnMut(&std::path::Path) -> Result<SegmentFeatures, E>,
     mut progress: impl FnMut(usize, usize),
 ) -> (Dataset, Vec<BadRow>) {
     let mut ds = Dataset {
         feats: Vec::new(),
         labels: Vec::new(),
-        va_targets: Vec::new(),
+        targets: Vec::new(),
+        confidence: Vec::new(),
         groups: Vec::new(),
         paths: Vec::new(),
     };
     let mut bad = Vec::new();
     for (i, row) in manifest.rows.iter().enumerate() {
         progress(i, manifest.rows.len());
-        match cache.get_or_extract(&row.path, net) {
+        match features(&row.path) {
             Ok(f) if !f.is_empty() => {
                 let q = row.quadrant;
-                let sign = |s: i8| if s > 0 { 1.0 } else { 0.0 };
-                let v = row
-                    .valence
-                    .map(|v| (v + 1.0) / 2.0)
-                    .unwrap_or(sign(q.valence_sign()));
-                let a = row
-                    .arousal
-                    .map(|a| (a + 1.0) / 2.0)
-                    .unwrap_or(sign(q.arousal_sign()));
+                let v = row.valence.unwrap_or(0.5 * q.valence_sign() as f32);
+                let a = row.arousal.unwrap_or(0.5 * q.arousal_sign() as f32);
                 ds.feats.push(f);
                 ds.labels.push(q.index());
-                ds.va_targets.push([v, a]);
+                ds.targets.push([v, a]);
+                ds.confidence
+                    .push(row.confidence.unwrap_or(1.0).clamp(0.0, 1.0));
                 ds.groups.push(row.group_key());
                 ds.paths.push(row.path.clone());
             }
@@ -120,10 +199,10 @@ pub fn load_dataset(
     (ds, bad)
 }
 
-/// Tiny deterministic PRNG (splitmix64) for shuffles and crops.
-struct Rng(u64);
+/// Tiny deterministic PRNG (splitmix64) for shuffles, crops and mixup.
+pub(crate) struct Rng(pub(crate) u64);
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -132,6 +211,9 @@ impl Rng {
     }
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n.max(1) as u64) as usize
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
     fn shuffle<T>(&mut self, v: &mut [T]) {
         for i in (1..v.len()).rev() {
@@ -167,127 +249,260 @@ fn standardisation(ds: &Dataset, idx: &[usize], set: FeatureSet) -> (Vec<f32>, V
     (mean, std)
 }
 
-/// A padded batch: (x, mask, labels, va targets).
-fn batch(
-    model: &EmotionModel,
-    ds: &Dataset,
-    idx: &[usize],
-    rng: Option<&mut Rng>,
-) -> (Tensor, Tensor, Tensor, Tensor) {
-    let set = model.cfg.features;
-    let d = set.dim();
-    // Crop windows first so the padded length is known.
-    let mut windows = Vec::with_capacity(idx.len());
-    let mut rng = rng;
-    for &i in idx {
-        let t = ds.feats[i].len();
-        let w = match rng.as_deref_mut() {
-            Some(r) if t > 3 => {
+/// The segments one training example shows the model: with augmentation, half the time a
+/// random crop of 50-100 % of the sequence, half the time the segments a strided analysis
+/// (stride 2, 3 or 5) would feed it.
+fn window(t: usize, rng: Option<&mut Rng>) -> Vec<usize> {
+    match rng {
+        Some(r) if t > 3 => {
+            if r.below(2) == 0 {
                 let len = (t / 2).max(3) + r.below(t - (t / 2).max(3) + 1);
                 let start = r.below(t - len + 1);
-                (start, len)
+                (start..start + len).collect()
+            } else {
+                let stride = [2, 3, 5][r.below(3)];
+                let shift = r.below(stride);
+                let picked: Vec<usize> = (0..t).filter(|i| i % stride == shift).collect();
+                if picked.is_empty() {
+                    strided_segments(t, stride)
+                } else {
+                    picked
+                }
             }
-            _ => (0, t),
-        };
-        windows.push(w);
+        }
+        _ => (0..t).collect(),
     }
-    let tmax = windows.iter().map(|w| w.1).max().unwrap_or(1).max(1);
+}
+
+/// A padded training batch.
+struct Batch {
+    x: Tensor,
+    mask: Tensor,
+    /// (B, 2) continuous targets.
+    target: Tensor,
+    /// (B, 2) 1 where the quadrant says positive.
+    sign: Tensor,
+    /// (B,) per-track weights.
+    weight: Tensor,
+}
+
+fn make_batch(
+    cfg: &EmotionConfig,
+    device: Device,
+    ds: &Dataset,
+    idx: &[usize],
+    opts: &TrainOptions,
+    mut rng: Option<&mut Rng>,
+) -> Batch {
+    let set = cfg.features;
+    let d = set.dim();
+    let windows: Vec<Vec<usize>> = idx
+        .iter()
+        .map(|&i| window(ds.feats[i].len(), rng.as_deref_mut()))
+        .collect();
+    let tmax = windows.iter().map(|w| w.len()).max().unwrap_or(1).max(1);
     let mut x = vec![0f32; idx.len() * tmax * d];
     let mut m = vec![false; idx.len() * tmax];
-    for (b, (&i, &(start, len))) in idx.iter().zip(&windows).enumerate() {
-        for s in 0..len {
-            let row = ds.feats[i].row(start + s, set);
+    for (b, (&i, w)) in idx.iter().zip(&windows).enumerate() {
+        for (s, &seg) in w.iter().enumerate() {
+            let row = ds.feats[i].row(seg, set);
             let off = (b * tmax + s) * d;
             for (j, v) in row.iter().enumerate() {
-                x[off + j] = (v - model.cfg.mean[j]) / model.cfg.std[j];
+                x[off + j] = (v - cfg.mean[j]) / cfg.std[j];
             }
             m[b * tmax + s] = true;
         }
     }
-    let dev = model.vs.device();
     let mut xt = Tensor::from_slice(&x)
         .view([idx.len() as i64, tmax as i64, d as i64])
-        .to_device(dev);
+        .to_device(device);
     if rng.is_some() {
         xt = &xt + xt.randn_like() * 0.1;
     }
-    let mt = Tensor::from_slice(&m)
+    let mask = Tensor::from_slice(&m)
         .view([idx.len() as i64, tmax as i64])
-        .to_device(dev);
-    let y: Vec<i64> = idx.iter().map(|&i| ds.labels[i] as i64).collect();
-    let va: Vec<f32> = idx.iter().flat_map(|&i| ds.va_targets[i]).collect();
-    (
-        xt,
-        mt,
-        Tensor::from_slice(&y).to_device(dev),
-        Tensor::from_slice(&va)
-            .view([idx.len() as i64, 2])
-            .to_device(dev),
-    )
+        .to_device(device);
+    let target: Vec<f32> = idx.iter().flat_map(|&i| ds.targets[i]).collect();
+    let sign: Vec<f32> = idx
+        .iter()
+        .flat_map(|&i| {
+            let q = Quadrant::from_index(ds.labels[i]).unwrap_or(Quadrant::Q1);
+            [
+                (q.valence_sign() > 0) as i32 as f32,
+                (q.arousal_sign() > 0) as i32 as f32,
+            ]
+        })
+        .collect();
+    let weight: Vec<f32> = idx
+        .iter()
+        .map(|&i| {
+            if opts.confidence_weight {
+                0.5 + 0.5 * ds.confidence[i]
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    let n = idx.len() as i64;
+    Batch {
+        x: xt,
+        mask,
+        target: Tensor::from_slice(&target).view([n, 2]).to_device(device),
+        sign: Tensor::from_slice(&sign).view([n, 2]).to_device(device),
+        weight: Tensor::from_slice(&weight).to_device(device),
+    }
 }
 
-fn loss(model: &EmotionModel, opts: &TrainOptions, b: &(Tensor, Tensor, Tensor, Tensor)) -> Tensor {
-    let (x, mask, y, va) = b;
-    let out = model.net.forward(x, mask, true);
-    let ce = out.track_logits.cross_entropy_loss::<Tensor>(
-        y,
+/// Mixup: each track is blended with another of the batch (inputs padded to one length, the
+/// masks joined, the targets and signs blended alike).
+fn mixup(b: Batch, alpha: f64, rng: &mut Rng) -> Batch {
+    let n = b.x.size()[0];
+    if n < 2 {
+        return b;
+    }
+    // Beta(a, a) via two Gamma draws is overkill here: the mean of two uniforms raised to
+    // 1/a keeps lambda near 0 or 1 for small a, which is what mixup needs.
+    let u = rng.unit().powf(1.0 / alpha.max(1e-3));
+    let lam = u.max(1.0 - u);
+    let mut perm: Vec<i64> = (0..n).collect();
+    rng.shuffle(&mut perm);
+    let p = Tensor::from_slice(&perm).to_device(b.x.device());
+    let mix = |t: &Tensor| t * lam + t.index_select(0, &p) * (1.0 - lam);
+    Batch {
+        x: mix(&b.x),
+        mask: b.mask.logical_or(&b.mask.index_select(0, &p)),
+        target: mix(&b.target),
+        sign: mix(&b.sign),
+        weight: b.weight.shallow_clone(),
+    }
+}
+
+/// Weighted per-axis losses of points `pred` (N, 2) against a batch's targets.
+fn point_loss(
+    pred: &Tensor,
+    target: &Tensor,
+    sign: &Tensor,
+    weight: &Tensor,
+    opts: &TrainOptions,
+) -> Tensor {
+    let w = weight.unsqueeze(-1);
+    let wsum = w.sum(Kind::Float).clamp_min(1e-6) * 2.0;
+    let mse = ((pred - target).square() * &w).sum(Kind::Float) / &wsum;
+    let bce = (pred / TRAIN_TEMP).binary_cross_entropy_with_logits::<Tensor>(
+        sign,
+        Some(w.expand_as(pred)),
         None,
-        Reduction::Mean,
-        -100,
-        opts.label_smoothing,
-    );
-    let bce =
-        out.track_va
-            .binary_cross_entropy_with_logits::<Tensor>(va, None, None, Reduction::Mean);
-    let mut total = ce + bce * 0.5;
+        Reduction::Sum,
+    ) / &wsum;
+    mse + bce * opts.sign_loss
+}
+
+/// 1 - CCC per axis over the batch, averaged.
+fn ccc_loss(pred: &Tensor, target: &Tensor) -> Tensor {
+    let mp = pred.mean_dim(0, true, Kind::Float);
+    let mt = target.mean_dim(0, true, Kind::Float);
+    let cov = ((pred - &mp) * (target - &mt)).mean_dim(0, false, Kind::Float);
+    let vp = (pred - &mp).square().mean_dim(0, false, Kind::Float);
+    let vt = (target - &mt).square().mean_dim(0, false, Kind::Float);
+    let ccc = cov * 2.0 / (vp + vt + (mp - mt).square().squeeze_dim(0) + 1e-6);
+    let one_minus: Tensor = 1.0 - ccc;
+    one_minus.mean(Kind::Float)
+}
+
+fn loss(net: &super::emotion::EmotionNet, b: &Batch, opts: &TrainOptions) -> Tensor {
+    let out = net.forward(&b.x, &b.mask, true);
+    let mut total = point_loss(&out.track_va, &b.target, &b.sign, &b.weight, opts);
+    if opts.ccc_loss > 0.0 {
+        total += ccc_loss(&out.track_va, &b.target) * opts.ccc_loss;
+    }
     if opts.segment_loss > 0.0 {
-        // Every real segment carries its track's label; padded ones are ignored.
-        let (b, t) = (mask.size()[0], mask.size()[1]);
-        let seg_y = y
-            .unsqueeze(1)
-            .expand([b, t], false)
-            .where_self(mask, &Tensor::from(-100i64).to_device(y.device()));
-        let seg_ce = out
-            .seg_logits
-            .reshape([b * t, 4])
-            .cross_entropy_loss::<Tensor>(
-                &seg_y.reshape([b * t]),
-                None,
-                Reduction::Mean,
-                -100,
-                opts.label_smoothing,
-            );
-        let w = mask
-            .to_kind(Kind::Float)
-            .unsqueeze(-1)
-            .expand([b, t, 2], false);
-        let seg_bce = out.seg_va.binary_cross_entropy_with_logits::<Tensor>(
-            &va.unsqueeze(1).expand([b, t, 2], false),
-            Some(w.shallow_clone()),
-            None,
-            Reduction::Sum,
-        ) / w.sum(Kind::Float).clamp_min(1.0);
-        total += (seg_ce + seg_bce * 0.5) * opts.segment_loss;
+        let (bs, t) = (b.mask.size()[0], b.mask.size()[1]);
+        let expand = |x: &Tensor| {
+            x.unsqueeze(1)
+                .expand([bs, t, 2], false)
+                .reshape([bs * t, 2])
+        };
+        // Padded segments get weight 0.
+        let seg_w = (b.mask.to_kind(Kind::Float) * b.weight.unsqueeze(1)).reshape([bs * t]);
+        let seg = point_loss(
+            &out.seg_va.reshape([bs * t, 2]),
+            &expand(&b.target),
+            &expand(&b.sign),
+            &seg_w,
+            opts,
+        );
+        total += seg * opts.segment_loss;
     }
     total
 }
 
-/// Track-level predictions (argmax) for `idx`.
-pub fn predict_indices(model: &EmotionModel, ds: &Dataset, idx: &[usize]) -> Vec<usize> {
-    // One track at a time keeps padding out of the GRU (it would read padded steps).
+/// A model's (ensemble's) reading of one track: the point and the per-segment points.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PointPrediction {
+    pub track: [f32; 2],
+    pub segments: Vec<[f32; 2]>,
+}
+
+/// Points for `idx`, one track at a time (keeps padding out of the GRU), on the segments a
+/// strided analysis with `stride` would see (1 = all).
+pub fn predict_points(
+    model: &EmotionModel,
+    ds: &Dataset,
+    idx: &[usize],
+    stride: usize,
+) -> Vec<PointPrediction> {
     idx.iter()
         .map(|&i| {
-            model
-                .predict(&ds.feats[i])
-                .map(|e| argmax(&e.probs))
-                .unwrap_or(0)
+            let f = if stride > 1 {
+                ds.feats[i].strided(stride)
+            } else {
+                ds.feats[i].clone()
+            };
+            match model.predict(&f) {
+                Ok(e) => PointPrediction {
+                    track: [e.valence, e.arousal],
+                    segments: e.segments.iter().map(|s| [s.valence, s.arousal]).collect(),
+                },
+                Err(_) => PointPrediction {
+                    track: [0.0, 0.0],
+                    segments: Vec::new(),
+                },
+            }
         })
         .collect()
 }
 
-fn new_model(ds: &Dataset, idx: &[usize], opts: &TrainOptions, device: Device) -> EmotionModel {
+fn quadrant_of(p: &[f32; 2]) -> usize {
+    Quadrant::of_point(p[0], p[1]).index()
+}
+
+/// Selection score of predictions on labelled items: macro-F1 of the points' quadrants plus
+/// the mean CCC of valence and arousal (both matter to users).
+fn selection_score(ds: &Dataset, idx: &[usize], pred: &[PointPrediction]) -> f64 {
+    let truth: Vec<usize> = idx.iter().map(|&i| ds.labels[i]).collect();
+    let q: Vec<usize> = pred.iter().map(|p| quadrant_of(&p.track)).collect();
+    let f1 = Confusion::from_pairs(&truth, &q).macro_f1();
+    let col = |k: usize, from_pred: bool| -> Vec<f64> {
+        idx.iter()
+            .zip(pred)
+            .map(|(&i, p)| {
+                if from_pred {
+                    p.track[k] as f64
+                } else {
+                    ds.targets[i][k] as f64
+                }
+            })
+            .collect()
+    };
+    let c = (super::metrics::ccc(&col(0, true), &col(0, false))
+        + super::metrics::ccc(&col(1, true), &col(1, false)))
+        / 2.0;
+    f1 + c
+}
+
+fn config(ds: &Dataset, idx: &[usize], opts: &TrainOptions, members: usize) -> EmotionConfig {
     let (mean, std) = standardisation(ds, idx, opts.features);
-    let cfg = EmotionConfig {
+    EmotionConfig {
         arch: opts.arch,
         features: opts.features,
         hidden: opts.hidden,
@@ -297,70 +512,224 @@ fn new_model(ds: &Dataset, idx: &[usize], opts: &TrainOptions, device: Device) -
         std,
         version: MODEL_VERSION.to_string(),
         features_version: FEATURES_VERSION,
-    };
-    EmotionModel::new(cfg, device)
+        members,
+        calibration: Calibration::default(),
+    }
 }
 
-/// Trains on `train`; with a validation set, keeps the epoch with the best validation
-/// macro-F1 and returns it (1-based), else trains `opts.epochs` epochs.
+/// Trains one network on `train` with the standardisation in `cfg` (members = 1). With a
+/// validation set, keeps the epoch with the best selection score on it and returns that
+/// epoch (1-based); else trains `opts.epochs` epochs.
 pub fn fit(
     ds: &Dataset,
+    cfg: &EmotionConfig,
     train: &[usize],
     val: &[usize],
     opts: &TrainOptions,
     device: Device,
-    epochs: usize,
+    seed: u64,
 ) -> Result<(EmotionModel, usize, Vec<f64>), EmotionError> {
-    tch::manual_seed(opts.seed as i64);
-    let model = new_model(ds, train, opts, device);
-    let mut best = new_model(ds, train, opts, device);
+    tch::manual_seed(seed as i64);
+    let single = EmotionConfig {
+        members: 1,
+        ..cfg.clone()
+    };
+    let model = EmotionModel::new(single.clone(), device);
+    let mut best = EmotionModel::new(single, device);
     let mut opt = nn::AdamW {
         wd: opts.weight_decay,
         ..Default::default()
     }
     .build(&model.vs, opts.lr)?;
-    let mut rng = Rng(opts.seed ^ 0xA5A5);
+    let mut rng = Rng(seed ^ 0xA5A5);
     let mut order = train.to_vec();
-    let (mut best_f1, mut best_epoch) = (-1.0, epochs);
+    let (mut best_score, mut best_epoch) = (f64::NEG_INFINITY, opts.epochs);
     let mut losses = Vec::new();
-    for epoch in 1..=epochs {
+    for epoch in 1..=opts.epochs {
         rng.shuffle(&mut order);
         let mut total = 0.0;
         for chunk in order.chunks(opts.batch.max(1)) {
-            let b = batch(
-                &model,
+            let mut b = make_batch(
+                &model.cfg,
+                device,
                 ds,
                 chunk,
+                opts,
                 if opts.augment { Some(&mut rng) } else { None },
             );
-            let l = loss(&model, opts, &b);
+            if opts.mixup > 0.0 {
+                b = mixup(b, opts.mixup, &mut rng);
+            }
+            let l = loss(&model.nets[0], &b, opts);
             opt.backward_step(&l);
             total += l.double_value(&[]) * chunk.len() as f64;
         }
         losses.push(total / order.len().max(1) as f64);
         if !val.is_empty() {
-            let pred = predict_indices(&model, ds, val);
-            let truth: Vec<usize> = val.iter().map(|&i| ds.labels[i]).collect();
-            let f1 = Confusion::from_pairs(&truth, &pred).macro_f1();
-            if f1 > best_f1 {
-                best_f1 = f1;
+            let pred = predict_points(&model, ds, val, 1);
+            let score = selection_score(ds, val, &pred);
+            if score > best_score {
+                best_score = score;
                 best_epoch = epoch;
                 best.vs.copy(&model.vs)?;
             }
         }
     }
     if val.is_empty() {
-        return Ok((model, epochs, losses));
+        return Ok((model, opts.epochs, losses));
     }
     Ok((best, best_epoch, losses))
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct CvResult {
-    pub folds: Vec<FoldMetrics>,
+/// Fits the per-axis temperatures on held-out points: each axis' sign probability
+/// sigmoid(x / T) against the quadrant's sign, by the negative log-likelihood (a grid over
+/// log T, then refined).
+pub fn fit_calibration(points: &[[f32; 2]], labels: &[usize]) -> Calibration {
+    let nll = |axis: usize, t: f64| -> f64 {
+        let mut s = 0.0;
+        for (p, &l) in points.iter().zip(labels) {
+            let q = Quadrant::from_index(l).unwrap_or(Quadrant::Q1);
+            let y = if axis == 0 {
+                q.valence_sign() > 0
+            } else {
+                q.arousal_sign() > 0
+            };
+            let z = p[axis] as f64 / t;
+            // log(1 + e^-|z|) + max(-z, 0) style, stable.
+            let lp = -(1.0 + (-z.abs()).exp()).ln() - (-z).max(0.0);
+            let ln_ = -(1.0 + (-z.abs()).exp()).ln() - z.max(0.0);
+            s -= if y { lp } else { ln_ };
+        }
+        s
+    };
+    let best = |axis: usize| -> f32 {
+        let mut t_best = 0.1;
+        let mut v_best = f64::INFINITY;
+        for k in 0..=160 {
+            let t = 10f64.powf(-3.0 + k as f64 * 0.025); // 0.001 .. 10
+            let v = nll(axis, t);
+            if v < v_best {
+                v_best = v;
+                t_best = t;
+            }
+        }
+        t_best as f32
+    };
+    Calibration {
+        valence_temp: best(0),
+        arousal_temp: best(1),
+    }
+}
+
+/// An ensemble trained on `train` (inner folds = members), with its out-of-fold points on
+/// `train` (in `train`'s order) and the members' best epochs.
+pub struct Ensemble {
+    pub model: EmotionModel,
+    pub oof: Vec<PointPrediction>,
+    pub oof_score: f64,
     pub best_epochs: Vec<usize>,
-    /// Per `eval_strides` entry: the same folds scored on strided segments only.
-    pub by_stride: Vec<(usize, Vec<FoldMetrics>)>,
+}
+
+/// Trains `opts.members` networks, each on all inner folds but one and early-stopped on
+/// that one (artist-grouped), averages them, and fits the temperatures on the out-of-fold
+/// points. With fewer artists than members, one network on everything.
+pub fn train_ensemble(
+    ds: &Dataset,
+    train: &[usize],
+    opts: &TrainOptions,
+    device: Device,
+    seed: u64,
+) -> Result<Ensemble, TrainError> {
+    let (groups, labels) = ds.subset_groups(train);
+    let k = opts.members.max(2);
+    let inner = grouped_folds(&groups, &labels, k, seed)?;
+    let cfg = config(ds, train, opts, inner.len());
+    let mut model = EmotionModel::new(cfg.clone(), device);
+    let mut oof = vec![
+        PointPrediction {
+            track: [0.0, 0.0],
+            segments: Vec::new()
+        };
+        train.len()
+    ];
+    let mut best_epochs = Vec::new();
+    {
+        let mut dst = model.vs.variables();
+        for (m, fold) in inner.iter().enumerate() {
+            let tr: Vec<usize> = fold.train.iter().map(|&j| train[j]).collect();
+            let va: Vec<usize> = fold.test.iter().map(|&j| train[j]).collect();
+            let (member, epoch, _) = fit(ds, &cfg, &tr, &va, opts, device, seed + 101 * m as u64)?;
+            best_epochs.push(epoch);
+            for (p, &j) in predict_points(&member, ds, &va, 1)
+                .into_iter()
+                .zip(&fold.test)
+            {
+                oof[j] = p;
+            }
+            // Member m's weights go under m{m}.
+            for (name, t) in member.vs.variables() {
+                let to = format!("m{m}.{}", name.trim_start_matches("m0."));
+                if let Some(d) = dst.get_mut(&to) {
+                    tch::no_grad(|| d.copy_(&t));
+                }
+            }
+        }
+    }
+    let points: Vec<[f32; 2]> = oof.iter().map(|p| p.track).collect();
+    model.cfg.calibration = fit_calibration(&points, &labels);
+    let oof_score = selection_score(ds, train, &oof);
+    Ok(Ensemble {
+        model,
+        oof,
+        oof_score,
+        best_epochs,
+    })
+}
+
+/// Figures of one model on one test set.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scored {
+    pub cls: FoldMetrics,
+    pub reg: RegressionMetrics,
+    /// (confidence of the shown quadrant, was it right) per track, for a reliability diagram.
+    #[serde(skip)]
+    pub confidences: Vec<(f64, bool)>,
+}
+
+/// Scores point predictions on `idx` under `cal`.
+pub fn score(
+    fold: usize,
+    ds: &Dataset,
+    idx: &[usize],
+    pred: &[PointPrediction],
+    cal: &Calibration,
+) -> Scored {
+    let truth: Vec<usize> = idx.iter().map(|&i| ds.labels[i]).collect();
+    let q: Vec<usize> = pred.iter().map(|p| quadrant_of(&p.track)).collect();
+    let cls = FoldMetrics::from_confusion(fold, &Confusion::from_pairs(&truth, &q));
+    let confidences: Vec<(f64, bool)> = pred
+        .iter()
+        .zip(&truth)
+        .map(|(p, &t)| {
+            let probs = cal.probs(p.track[0], p.track[1]);
+            let k = argmax(&probs);
+            (probs[k] as f64, k == t)
+        })
+        .collect();
+    let pts: Vec<[f64; 2]> = pred
+        .iter()
+        .map(|p| [p.track[0] as f64, p.track[1] as f64])
+        .collect();
+    let tg: Vec<[f64; 2]> = idx
+        .iter()
+        .map(|&i| [ds.targets[i][0] as f64, ds.targets[i][1] as f64])
+        .collect();
+    let (conf, ok): (Vec<f64>, Vec<bool>) = confidences.iter().copied().unzip();
+    Scored {
+        cls,
+        reg: RegressionMetrics::new(&pts, &tg, &conf, &ok),
+        confidences,
+    }
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -371,60 +740,119 @@ pub enum TrainError {
     Model(#[from] EmotionError),
 }
 
-/// k-fold cross-validation grouped by artist; within each training fold, 15 % of its
-/// artists are held out for early stopping.
-pub fn cross_validate(
+/// Per outer fold and candidate: the OOF score that chose, and the test figures per stride.
+#[derive(Debug, Clone, Serialize)]
+pub struct CandidateResult {
+    pub oof_score: f64,
+    pub best_epochs: Vec<usize>,
+    /// (stride, figures on the test fold with that stride's segments).
+    pub by_stride: Vec<(usize, Scored)>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NestedResult {
+    pub candidates: Vec<String>,
+    /// `[fold][candidate]`.
+    pub folds: Vec<Vec<CandidateResult>>,
+    /// The candidate each fold chose (by OOF score).
+    pub chosen: Vec<usize>,
+    /// The logistic-regression baseline per fold, and its chosen L2 strength.
+    pub baseline: Vec<(Scored, f64)>,
+    pub strides: Vec<usize>,
+}
+
+impl NestedResult {
+    /// The protocol's figures per fold at `stride`: each fold's chosen candidate.
+    pub fn selected(&self, stride: usize) -> Vec<&Scored> {
+        self.folds
+            .iter()
+            .zip(&self.chosen)
+            .filter_map(|(f, &c)| {
+                f[c].by_stride
+                    .iter()
+                    .find(|(s, _)| *s == stride)
+                    .map(|(_, x)| x)
+            })
+            .collect()
+    }
+    /// Candidate `c`'s figures per fold at `stride` (an ablation row).
+    pub fn candidate(&self, c: usize, stride: usize) -> Vec<&Scored> {
+        self.folds
+            .iter()
+            .filter_map(|f| {
+                f[c].by_stride
+                    .iter()
+                    .find(|(s, _)| *s == stride)
+                    .map(|(_, x)| x)
+            })
+            .collect()
+    }
+}
+
+/// Nested, artist-grouped cross-validation of `candidates` (see the module doc), scoring
+/// each fold's test set at every stride in `strides` (1 = every segment).
+pub fn nested_cv(
     ds: &Dataset,
     k: usize,
-    opts: &TrainOptions,
+    candidates: &[TrainOptions],
+    strides: &[usize],
     device: Device,
+    seed: u64,
     mut log: impl FnMut(&str),
-) -> Result<CvResult, TrainError> {
-    let folds = grouped_folds(&ds.groups, &ds.labels, k, opts.seed)?;
-    let mut res = CvResult {
+) -> Result<NestedResult, TrainError> {
+    let folds = grouped_folds(&ds.groups, &ds.labels, k, seed)?;
+    let mut res = NestedResult {
+        candidates: candidates.iter().map(|c| c.name()).collect(),
         folds: Vec::new(),
-        best_epochs: Vec::new(),
-        by_stride: opts.eval_strides.iter().map(|&s| (s, Vec::new())).collect(),
+        chosen: Vec::new(),
+        baseline: Vec::new(),
+        strides: strides.to_vec(),
     };
     for (fi, fold) in folds.iter().enumerate() {
-        let (inner, val) = inner_split(
-            &fold.train,
-            &ds.groups,
-            &ds.labels,
-            0.15,
-            opts.seed + fi as u64,
-        );
-        let (model, best_epoch, _) = fit(ds, &inner, &val, opts, device, opts.epochs)?;
-        let pred = predict_indices(&model, ds, &fold.test);
-        let truth: Vec<usize> = fold.test.iter().map(|&i| ds.labels[i]).collect();
-        let m = FoldMetrics::from_confusion(fi, &Confusion::from_pairs(&truth, &pred));
-        log(&format!(
-            "fold {}/{k}: n={} accuracy {:.3} macro-F1 {:.3} arousal-sign {:.3} valence-sign {:.3} (best epoch {best_epoch})",
-            fi + 1,
-            m.n,
-            m.accuracy,
-            m.macro_f1,
-            m.arousal_sign_accuracy,
-            m.valence_sign_accuracy
-        ));
-        res.folds.push(m);
-        res.best_epochs.push(best_epoch);
-        for (stride, metrics) in res.by_stride.iter_mut() {
-            let pred: Vec<usize> = fold
-                .test
+        let mut per = Vec::new();
+        for (ci, opts) in candidates.iter().enumerate() {
+            let e = train_ensemble(ds, &fold.train, opts, device, seed + 1000 * fi as u64)?;
+            let by_stride = strides
                 .iter()
-                .map(|&i| {
-                    model
-                        .predict(&ds.feats[i].strided(*stride))
-                        .map(|e| argmax(&e.probs))
-                        .unwrap_or(0)
+                .map(|&s| {
+                    let pred = predict_points(&e.model, ds, &fold.test, s);
+                    (
+                        s,
+                        score(fi, ds, &fold.test, &pred, &e.model.cfg.calibration),
+                    )
                 })
-                .collect();
-            metrics.push(FoldMetrics::from_confusion(
-                fi,
-                &Confusion::from_pairs(&truth, &pred),
-            ));
+                .collect::<Vec<_>>();
+            if let Some((_, s1)) = by_stride.first() {
+                log(&format!(
+                    "fold {}/{k} [{ci}] {}: OOF score {:.3}; test macro-F1 {:.3}, CCC v {:.3} a {:.3}, ECE {:.3} (epochs {:?})",
+                    fi + 1,
+                    opts.name(),
+                    e.oof_score,
+                    s1.cls.macro_f1,
+                    s1.reg.valence_ccc,
+                    s1.reg.arousal_ccc,
+                    s1.reg.ece,
+                    e.best_epochs
+                ));
+            }
+            per.push(CandidateResult {
+                oof_score: e.oof_score,
+                best_epochs: e.best_epochs,
+                by_stride,
+            });
         }
+        let chosen = (0..per.len())
+            .max_by(|&a, &b| per[a].oof_score.total_cmp(&per[b].oof_score))
+            .unwrap_or(0);
+        res.folds.push(per);
+        res.chosen.push(chosen);
+        let (b, l2) = super::baseline::fit_and_score(ds, &fold.train, &fold.test, device, seed)?;
+        log(&format!(
+            "fold {}/{k} baseline (logistic regression, L2 {l2}): macro-F1 {:.3}; chose [{chosen}]",
+            fi + 1,
+            b.cls.macro_f1
+        ));
+        res.baseline.push((b, l2));
     }
     Ok(res)
 }
@@ -433,28 +861,34 @@ pub fn cross_validate(
 mod tests {
     use super::*;
 
-    /// A toy set: 4 classes separable along two input directions, 6 segments per track.
-    fn toy(n_per_class: usize) -> Dataset {
+    /// A toy set: 4 classes separable along two input directions, 6 segments per track;
+    /// continuous targets follow the inputs.
+    pub(crate) fn toy(n_per_class: usize) -> Dataset {
         let mut rng = Rng(1);
         let mut ds = Dataset {
             feats: vec![],
             labels: vec![],
-            va_targets: vec![],
+            targets: vec![],
+            confidence: vec![],
             groups: vec![],
             paths: vec![],
         };
         for c in 0..4 {
             for i in 0..n_per_class {
-                let (v, a) = match c {
+                let (sv, sa) = match c {
                     0 => (1.0, 1.0),
                     1 => (-1.0, 1.0),
                     2 => (-1.0, -1.0),
                     _ => (1.0, -1.0),
                 };
+                let (v, a) = (
+                    sv * (0.2 + 0.6 * rng.unit() as f32),
+                    sa * (0.1 + 0.3 * rng.unit() as f32),
+                );
                 let seg = |_: usize| -> Vec<f32> {
                     (0..200)
                         .map(|j| {
-                            let noise = (rng.next() % 1000) as f32 / 1000.0 - 0.5;
+                            let noise = (rng.next() % 1000) as f32 / 5000.0 - 0.1;
                             match j {
                                 0 => v + noise,
                                 1 => a + noise,
@@ -472,7 +906,8 @@ mod tests {
                     duration_secs: 18.0,
                 });
                 ds.labels.push(c);
-                ds.va_targets.push([(v + 1.0) / 2.0, (a + 1.0) / 2.0]);
+                ds.targets.push([v, a]);
+                ds.confidence.push(1.0);
                 ds.groups
                     .push(format!("artist{}", (c * n_per_class + i) / 2));
                 ds.paths.push(PathBuf::from(format!("{c}-{i}")));
@@ -481,51 +916,101 @@ mod tests {
         ds
     }
 
-    #[test]
-    fn loss_falls_and_model_learns_toy_set() {
-        let ds = toy(12);
-        let all: Vec<usize> = (0..ds.labels.len()).collect();
-        for arch in [Arch::Logreg, Arch::Attn, Arch::BigruAttn] {
-            let opts = TrainOptions {
-                arch,
-                features: FeatureSet::Emb,
-                epochs: 60,
-                lr: 3e-3,
-                hidden: 32,
-                dropout: 0.1,
-                augment: false,
-                ..Default::default()
-            };
-            let (model, _, losses) = fit(&ds, &all, &[], &opts, Device::Cpu, opts.epochs).unwrap();
-            let first = losses[0];
-            let last = *losses.last().unwrap();
-            assert!(last < first * 0.7, "{arch:?}: loss {first:.3} -> {last:.3}");
-            let pred = predict_indices(&model, &ds, &all);
-            let acc = Confusion::from_pairs(&ds.labels, &pred).accuracy();
-            assert!(acc > 0.9, "{arch:?}: train accuracy {acc}");
-            // Valence and arousal follow the quadrant.
-            let e = model.predict(&ds.feats[0]).unwrap();
-            assert!(e.valence > 0.0 && e.arousal > 0.0, "{e:?}");
-            assert_eq!(e.segments.len(), 6);
+    fn quick(arch: Arch) -> TrainOptions {
+        TrainOptions {
+            arch,
+            features: FeatureSet::Emb,
+            epochs: 60,
+            lr: 3e-3,
+            hidden: 32,
+            dropout: 0.1,
+            augment: false,
+            members: 2,
+            ..Default::default()
         }
     }
 
     #[test]
-    fn save_and_load_give_identical_outputs() {
-        let ds = toy(4);
-        let all: Vec<usize> = (0..ds.labels.len()).collect();
+    fn loss_falls_and_model_learns_toy_set() {
+        let ds = toy(12);
+        let all: Vec<usize> = (0..ds.len()).collect();
+        for arch in [Arch::Logreg, Arch::Attn, Arch::BigruAttn] {
+            let opts = quick(arch);
+            let cfg = config(&ds, &all, &opts, 1);
+            let (model, _, losses) = fit(&ds, &cfg, &all, &[], &opts, Device::Cpu, 1).unwrap();
+            let first = losses[0];
+            let last = *losses.last().unwrap();
+            assert!(last < first * 0.7, "{arch:?}: loss {first:.3} -> {last:.3}");
+            let pred = predict_points(&model, &ds, &all, 1);
+            let s = score(0, &ds, &all, &pred, &Calibration::default());
+            assert!(
+                s.cls.accuracy > 0.9,
+                "{arch:?}: train accuracy {}",
+                s.cls.accuracy
+            );
+            // The continuous values are learnt, not just their signs.
+            assert!(s.reg.valence_r > 0.8, "{arch:?}: {:?}", s.reg);
+            assert!(s.reg.arousal_r > 0.5, "{arch:?}: {:?}", s.reg);
+            let e = model.predict(&ds.feats[0]).unwrap();
+            assert_eq!(e.segments.len(), 6);
+            // One output: the quadrant shown is the point's quadrant.
+            assert_eq!(argmax(&e.probs), e.quadrant().index());
+        }
+    }
+
+    #[test]
+    fn ensemble_has_oof_points_and_fitted_temperatures() {
+        // Enough tracks per member to generalise across artists despite 198 noise inputs.
+        let ds = toy(40);
+        let all: Vec<usize> = (0..ds.len()).collect();
         let opts = TrainOptions {
-            features: FeatureSet::Emb,
-            epochs: 2,
-            hidden: 16,
-            ..Default::default()
+            epochs: 40,
+            batch: 16,
+            ..quick(Arch::Attn)
         };
-        let (model, _, _) = fit(&ds, &all, &[], &opts, Device::Cpu, 2).unwrap();
+        let e = train_ensemble(&ds, &all, &opts, Device::Cpu, 3).unwrap();
+        assert_eq!(e.model.nets.len(), 2);
+        assert_eq!(e.oof.len(), all.len());
+        assert!(e.oof.iter().all(|p| !p.segments.is_empty()));
+        let cal = e.model.cfg.calibration;
+        assert!(cal.valence_temp > 0.0 && cal.arousal_temp > 0.0);
+        assert_ne!(cal, Calibration::default());
+        // Out-of-fold predictions (each from the member that did not train on it) are
+        // mostly right (chance: 0.25; the toy's arousal is noisy, so not all).
+        let s = score(0, &ds, &all, &e.oof, &cal);
+        assert!(s.cls.accuracy > 0.65, "{:?}", s.cls);
+        assert!(s.reg.valence_r > 0.5, "{:?}", s.reg);
+    }
+
+    #[test]
+    fn temperature_fit_prefers_sharp_probabilities_for_clean_points() {
+        // Points far from the axes with correct signs: a small temperature; points whose
+        // sign is a coin toss: a large one.
+        let labels = vec![0, 1, 2, 3];
+        let clean = vec![[0.5, 0.5], [-0.5, 0.5], [-0.5, -0.5], [0.5, -0.5]];
+        let noisy = vec![[0.5, 0.5], [0.5, 0.5], [-0.5, -0.5], [-0.5, -0.5]];
+        let c = fit_calibration(&clean, &labels);
+        let n = fit_calibration(&noisy, &labels);
+        assert!(c.valence_temp < 0.05, "{c:?}");
+        assert!(n.valence_temp > 5.0, "{n:?}");
+        assert!(n.arousal_temp < 0.05, "{n:?}");
+    }
+
+    #[test]
+    fn save_and_load_give_identical_outputs() {
+        let ds = toy(6);
+        let all: Vec<usize> = (0..ds.len()).collect();
+        let opts = TrainOptions {
+            epochs: 2,
+            ..quick(Arch::Attn)
+        };
+        let e = train_ensemble(&ds, &all, &opts, Device::Cpu, 1).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        model.save(dir.path()).unwrap();
+        e.model.save(dir.path()).unwrap();
         let loaded = EmotionModel::load(dir.path(), Device::Cpu).unwrap();
+        assert_eq!(loaded.cfg, e.model.cfg);
         for f in &ds.feats[..4] {
-            assert_eq!(model.predict(f).unwrap(), loaded.predict(f).unwrap());
+            assert_eq!(e.model.predict(f).unwrap(), loaded.predict(f).unwrap());
         }
     }
 
@@ -535,14 +1020,13 @@ mod tests {
         let e = EmotionModel::load(dir.path(), Device::Cpu).err().unwrap();
         assert!(e.to_string().contains("config.json"), "{e}");
         let ds = toy(2);
-        let all: Vec<usize> = (0..ds.labels.len()).collect();
+        let all: Vec<usize> = (0..ds.len()).collect();
         let opts = TrainOptions {
-            features: FeatureSet::Emb,
             epochs: 1,
-            hidden: 16,
-            ..Default::default()
+            ..quick(Arch::Attn)
         };
-        let (model, _, _) = fit(&ds, &all, &[], &opts, Device::Cpu, 1).unwrap();
+        let cfg = config(&ds, &all, &opts, 1);
+        let (model, _, _) = fit(&ds, &cfg, &all, &[], &opts, Device::Cpu, 1).unwrap();
         model.save(dir.path()).unwrap();
         std::fs::write(dir.path().join("model.safetensors"), b"not a model").unwrap();
         let e = EmotionModel::load(dir.path(), Device::Cpu).err().unwrap();
@@ -552,5 +1036,17 @@ mod tests {
         assert!(e.to_string().contains("missing"), "{e}");
         std::fs::write(dir.path().join("config.json"), "{").unwrap();
         assert!(EmotionModel::load(dir.path(), Device::Cpu).is_err());
+    }
+
+    #[test]
+    fn augmentation_windows_are_crops_or_strided_subsets() {
+        let mut rng = Rng(5);
+        for _ in 0..200 {
+            let w = window(10, Some(&mut rng));
+            assert!(!w.is_empty() && w.iter().all(|&i| i < 10));
+            assert!(w.windows(2).all(|p| p[1] > p[0]));
+        }
+        assert_eq!(window(2, Some(&mut rng)), vec![0, 1]);
+        assert_eq!(window(4, None), vec![0, 1, 2, 3]);
     }
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Convert the pretrained MSD_musicnn TensorFlow checkpoint to safetensors and
-write the golden files used by `tests/musicnn_golden.rs`.
+"""Convert the pretrained MSD_musicnn (or MTT_musicnn) TensorFlow checkpoint to
+safetensors and write the golden files used by `tests/musicnn_golden.rs`.
 
 Reference: the PyPI package `musicnn` 0.1.0 (ISC licence, Music Technology
 Group, Universitat Pompeu Fabra; code by Jordi Pons), which ships the
@@ -19,6 +19,16 @@ Sub-commands (all paths default to the repository layout):
     convert_musicnn.py golden --patches FILE --name NAME
         # run TF on externally supplied patches (N,187,96) f32 and write
         # tests/golden/musicnn/NAME.safetensors
+    convert_musicnn.py check              # TF graph vs a NumPy forward pass on the
+                                          # converted weights file (nothing written)
+
+`--model MSD_musicnn|MTT_musicnn` (default MSD_musicnn) picks the checkpoint
+of the wheel; the weights file defaults to assets/models/<model, lower
+case>.safetensors (msd_musicnn.safetensors, mtt_musicnn.safetensors), with the
+same tensor names, layouts and metadata keys for both (`tags` holds that
+model's 50 tag names).  Golden files exist for MSD_musicnn only (the Rust
+test runs msd_musicnn.safetensors), so for MTT_musicnn `golden` is refused
+and `all` means `weights` + `check`.
 
 `--patches` accepts `.npy` (float32/float64, shape (N,187,96) or (187,96)),
 `.safetensors` (tensor named `patches`), or a raw file: one line of JSON
@@ -61,8 +71,25 @@ HOP = 256
 BN_EPS = 1e-3
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-WEIGHTS_OUT = os.path.join(REPO, "assets", "models", "msd_musicnn.safetensors")
+MODELS_DIR = os.path.join(REPO, "assets", "models")
 GOLDEN_DIR = os.path.join(REPO, "tests", "golden", "musicnn")
+
+# checkpoint directory inside the wheel -> tag list in musicnn/configuration.py
+MODELS = {
+    "MSD_musicnn": "MSD_LABELS",
+    "MTT_musicnn": "MTT_LABELS",
+}
+DEFAULT_MODEL = "MSD_musicnn"
+# the only model with golden files (tests/musicnn_golden.rs)
+GOLDEN_MODEL = "MSD_musicnn"
+
+
+def default_weights_path(model):
+    """assets/models/msd_musicnn.safetensors, assets/models/mtt_musicnn.safetensors"""
+    return os.path.join(MODELS_DIR, model.lower() + ".safetensors")
+
+
+WEIGHTS_OUT = default_weights_path(DEFAULT_MODEL)
 
 INPUT_NAME = "model/Placeholder:0"
 TRAINING_NAME = "model/Placeholder_2:0"
@@ -104,17 +131,18 @@ def log(*a):
     print(*a, file=sys.stderr, flush=True)
 
 
-def musicnn_paths():
+def musicnn_paths(model=DEFAULT_MODEL):
     import musicnn  # noqa: F401  (only its data files are used)
     from musicnn import configuration
 
     pkg = os.path.dirname(musicnn.__file__)
-    ckpt = os.path.join(pkg, "MSD_musicnn") + os.sep  # files are named ".index" etc.
+    ckpt = os.path.join(pkg, model) + os.sep  # files are named ".index" etc.
     for suffix in (".index", ".meta", ".data-00000-of-00001"):
         if not os.path.exists(ckpt + suffix):
             sys.exit(f"checkpoint file missing: {ckpt + suffix}")
-    tags = list(configuration.MSD_LABELS)
+    tags = list(getattr(configuration, MODELS[model]))
     assert len(tags) == 50, len(tags)
+    assert len(set(tags)) == len(tags), "duplicate tag names"
     assert configuration.N_MELS == N_MELS and configuration.SR == SR
     assert configuration.FFT_HOP == HOP and configuration.FFT_SIZE == N_FFT
     return pkg, ckpt, tags
@@ -146,14 +174,15 @@ def file_sha256(path):
 # --------------------------------------------------------------------------
 
 class TfReference:
-    """The original MSD_musicnn graph (from the checkpoint's .meta), pruned of
+    """The original musicnn graph (from the checkpoint's .meta), pruned of
     its training nodes, with the checkpoint weights assigned."""
 
-    def __init__(self, ckpt, values):
+    def __init__(self, ckpt, values, model=DEFAULT_MODEL):
         import tensorflow as tf
         from tensorflow.core.protobuf import meta_graph_pb2
 
         tf.compat.v1.disable_eager_execution()
+        self.model = model
         mg = meta_graph_pb2.MetaGraphDef()
         with open(ckpt + ".meta", "rb") as f:
             mg.ParseFromString(f.read())
@@ -244,15 +273,15 @@ def convert_weights(values):
     return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in out.items()}
 
 
-def write_weights(values, tags, ckpt, path):
+def write_weights(values, tags, ckpt, path, model=DEFAULT_MODEL):
     from safetensors.numpy import save_file
 
     tensors = convert_weights(values)
     n_params = sum(int(v.size) for v in tensors.values())
     meta = {
         "format": "valence-musicnn-v1",
-        "model": "MSD_musicnn",
-        "source": "PyPI musicnn 0.1.0 (ISC), musicnn/MSD_musicnn checkpoint",
+        "model": model,
+        "source": f"PyPI musicnn 0.1.0 (ISC), musicnn/{model} checkpoint",
         "source_index_sha256": file_sha256(ckpt + ".index"),
         "source_data_sha256": file_sha256(ckpt + ".data-00000-of-00001"),
         "tags": json.dumps(tags),
@@ -360,7 +389,7 @@ def write_golden(ref, patches, cases, path, description):
         "description": description,
         "cases": json.dumps(cases),
         "reference": "TensorFlow " + __import__("tensorflow").__version__
-                     + " running the pruned MSD_musicnn .meta graph, is_training=False",
+                     + f" running the pruned {ref.model} .meta graph, is_training=False",
         "taggram_tensor": TAGGRAM_NAME,
         "embedding_tensor": EMBEDDING_NAME,
     }
@@ -388,24 +417,149 @@ def golden_synth(ref, tags, path):
         log(f"  {c['name']:14s} top tags: " + ", ".join(f"{tags[i]} {taggram[c['start'], i]:.3f}" for i in top))
 
 
+# --------------------------------------------------------------------------
+# NumPy forward pass on the CONVERTED file (checks names, layouts, interleave)
+# --------------------------------------------------------------------------
+
+def numpy_forward(w, patches):
+    """musicnn in float64 NumPy, reading the safetensors tensors `w` exactly as
+    src/model/musicnn.rs interprets them.  Returns (taggram, embedding)."""
+    from numpy.lib.stride_tricks import sliding_window_view as windows
+
+    w = {k: np.asarray(v, dtype=np.float64) for k, v in w.items()}
+
+    def bn(x, prefix):  # channels on the last axis; TF inference arithmetic
+        scale = w[prefix + ".gamma"] / np.sqrt(w[prefix + ".moving_variance"] + BN_EPS)
+        return x * scale + (w[prefix + ".beta"] - w[prefix + ".moving_mean"] * scale)
+
+    relu = lambda x: np.maximum(x, 0.0)  # noqa: E731
+    x = np.asarray(patches, dtype=np.float64)               # (N, T, F)
+    x = bn(x[..., None], "frontend.bn_input")[..., 0]
+    feats = []
+    for name in ("timbral_74", "timbral_77"):
+        k = w[f"frontend.{name}.conv.weight"]               # (O, 1, 7, kf)
+        xp = np.pad(x, ((0, 0), (3, 3), (0, 0)))
+        win = windows(xp, k.shape[2:], axis=(1, 2))          # (N, T, F-kf+1, 7, kf)
+        y = np.tensordot(win, k[:, 0], axes=([3, 4], [1, 2])) + w[f"frontend.{name}.conv.bias"]
+        feats.append(bn(relu(y), f"frontend.{name}.bn").max(axis=2))      # (N, T, O)
+    for name, kt in (("temporal_128", 128), ("temporal_64", 64), ("temporal_32", 32)):
+        k = w[f"frontend.{name}.conv.weight"]               # (O, 1, kt, 1)
+        assert k.shape[2] == kt, k.shape
+        xp = np.pad(x, ((0, 0), ((kt - 1) // 2, kt // 2), (0, 0)))   # TF 'same'
+        win = windows(xp, kt, axis=1)                        # (N, T, F, kt)
+        y = np.tensordot(win, k[:, 0, :, 0], axes=([3], [1])) + w[f"frontend.{name}.conv.bias"]
+        feats.append(bn(relu(y), f"frontend.{name}.bn").max(axis=2))
+    f = np.concatenate(feats, axis=2)                        # (N, T, 561)
+    mids, h = [f], f
+    for i in (1, 2, 3):
+        k = w[f"midend.conv{i}.weight"]                      # (O, C, 7)
+        win = windows(np.pad(h, ((0, 0), (3, 3), (0, 0))), 7, axis=1)   # (N, T, C, 7)
+        y = np.tensordot(win, k, axes=([2, 3], [1, 2])) + w[f"midend.conv{i}.bias"]
+        y = bn(relu(y), f"midend.bn{i}")
+        h = y if i == 1 else y + h
+        mids.append(h)
+    m = np.concatenate(mids, axis=2)                         # (N, T, 753)
+    pooled = np.stack([m.max(axis=1), m.mean(axis=1)], axis=2).reshape(m.shape[0], -1)
+    pooled = bn(pooled, "backend.bn_pool")                   # (N, 1506), 2c=max, 2c+1=mean
+    emb = bn(relu(pooled @ w["backend.dense.weight"].T + w["backend.dense.bias"]),
+             "backend.bn_dense")
+    logits = emb @ w["backend.output.weight"].T + w["backend.output.bias"]
+    return 1.0 / (1.0 + np.exp(-logits)), emb
+
+
+def check(ref, tags, model, path, reference_path=None, n_random=4, tol=1e-4):
+    """TF (original graph, checkpoint values) vs NumPy on the converted file."""
+    from safetensors import safe_open
+    from safetensors.numpy import load_file
+
+    ok = True
+    tensors = load_file(path)
+    with safe_open(path, "np") as fh:
+        meta = fh.metadata() or {}
+    for key, want in (("format", "valence-musicnn-v1"), ("model", model),
+                      ("bn_epsilon", repr(BN_EPS)), ("tags", json.dumps(tags))):
+        if meta.get(key) != want:
+            log(f"FAIL metadata {key!r}: {meta.get(key)!r} != {want!r}")
+            ok = False
+    file_tags = json.loads(meta.get("tags", "[]"))
+    log(f"metadata: format={meta.get('format')} model={meta.get('model')} "
+        f"{len(file_tags)} tags: {file_tags}")
+    if any(v.dtype != np.float32 for v in tensors.values()):
+        log("FAIL: non-f32 tensors")
+        ok = False
+
+    if reference_path and os.path.abspath(reference_path) != os.path.abspath(path):
+        refw = load_file(reference_path)
+        a = {k: tuple(v.shape) for k, v in tensors.items()}
+        b = {k: tuple(v.shape) for k, v in refw.items()}
+        same = sorted(k for k in a if b.get(k) == a[k])
+        diff = sorted(k for k in a if k in b and b[k] != a[k])
+        only = sorted(set(a) ^ set(b))
+        log(f"vs {os.path.relpath(reference_path, REPO)}: {len(same)} of {len(a)} tensors "
+            f"with identical name+shape; shape differs: {diff}; only in one file: {only}")
+        if diff or only:
+            ok = False
+        identical = sorted(k for k in same if np.array_equal(tensors[k], refw[k]))
+        if identical:
+            log(f"  note: {len(identical)} tensors have identical VALUES in both files: {identical}")
+
+    # synthesised music-like patches + random patches in the log-mel value range
+    patches = np.concatenate([log_mel_patches(a)[:1] for a in synth_signals().values()])
+    rng = np.random.default_rng(1234)
+    rand = rng.uniform(0.0, 4.0, size=(n_random, N_FRAMES, N_MELS)).astype(np.float32)
+    patches = np.concatenate([patches, rand]).astype(np.float32)
+    names = [f"synth:{k}" for k in synth_signals()] + [f"random{i}" for i in range(n_random)]
+    t_tf, e_tf = ref.run(patches)
+    t_np, e_np = numpy_forward(tensors, patches)
+    dt = np.abs(t_np - t_tf).max()
+    de = np.abs(e_np - e_tf).max()
+    rel_e = de / max(1e-12, np.abs(e_tf).max())
+    log(f"TF {__import__('tensorflow').__version__} vs NumPy(f64) on {len(patches)} patches: "
+        f"taggram max |diff| {dt:.2e}, embedding max |diff| {de:.2e} (rel {rel_e:.2e})")
+    top_tf = np.argmax(t_tf, axis=1)
+    top_np = np.argmax(t_np, axis=1)
+    for i, name in enumerate(names):
+        top = np.argsort(-t_tf[i])[:3]
+        log(f"  {name:22s} top tags (TF): "
+            + ", ".join(f"{tags[j]} {t_tf[i, j]:.3f}" for j in top))
+    if dt > tol or rel_e > tol or not np.array_equal(top_tf, top_np):
+        log(f"FAIL: TF and NumPy disagree (tolerance {tol:g})")
+        ok = False
+    log("check: " + ("OK" if ok else "FAILED"))
+    return ok
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", nargs="?", default="all", choices=["all", "weights", "golden"])
-    ap.add_argument("--weights-out", default=WEIGHTS_OUT)
+    ap.add_argument("what", nargs="?", default="all", choices=["all", "weights", "golden", "check"])
+    ap.add_argument("--model", default=DEFAULT_MODEL, choices=list(MODELS),
+                    help=f"checkpoint to convert (default {DEFAULT_MODEL})")
+    ap.add_argument("--weights-out", default=None,
+                    help="weights file (default assets/models/<model lower-case>.safetensors)")
     ap.add_argument("--golden-dir", default=GOLDEN_DIR)
     ap.add_argument("--patches", help="run TF on these patches instead of the synthesised set")
     ap.add_argument("--name", help="golden set name for --patches (file NAME.safetensors)")
     args = ap.parse_args()
+    weights_out = args.weights_out or default_weights_path(args.model)
 
-    _, ckpt, tags = musicnn_paths()
+    golden_ok = args.model == GOLDEN_MODEL
+    if not golden_ok and (args.what == "golden" or args.patches):
+        sys.exit(f"golden files are written for {GOLDEN_MODEL} only "
+                 f"(tests/musicnn_golden.rs runs {os.path.basename(WEIGHTS_OUT)}); "
+                 f"use `weights` / `check` with --model {args.model}")
+
+    _, ckpt, tags = musicnn_paths(args.model)
     values = read_checkpoint(ckpt)
-    log(f"checkpoint: {len(values)} variables, "
+    log(f"{args.model} checkpoint: {len(values)} variables, "
         f"{sum(int(v.size) for k, v in values.items() if k != 'global_step')} parameters")
 
     if args.what in ("all", "weights") and not args.patches:
-        write_weights(values, tags, ckpt, args.weights_out)
-    if args.what in ("all", "golden") or args.patches:
-        ref = TfReference(ckpt, values)
+        write_weights(values, tags, ckpt, weights_out, args.model)
+    run_golden = golden_ok and (args.what in ("all", "golden") or args.patches)
+    run_check = args.what == "check" or (args.what == "all" and not golden_ok)
+    if run_golden or run_check:
+        ref = TfReference(ckpt, values, args.model)
+    if run_golden:
         if args.patches:
             if not args.name:
                 sys.exit("--patches needs --name")
@@ -415,6 +569,12 @@ def main():
                          f"external patches from {os.path.basename(args.patches)}")
         else:
             golden_synth(ref, tags, os.path.join(args.golden_dir, "synth.safetensors"))
+    if run_check:
+        if not os.path.exists(weights_out):
+            sys.exit(f"{weights_out} does not exist; run `weights --model {args.model}` first")
+        reference = WEIGHTS_OUT if os.path.exists(WEIGHTS_OUT) else None
+        if not check(ref, tags, args.model, weights_out, reference):
+            sys.exit(1)
 
 
 if __name__ == "__main__":

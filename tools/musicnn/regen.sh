@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Regenerates assets/models/msd_musicnn.safetensors and tests/golden/musicnn/synth.safetensors
-# from the MSD_musicnn checkpoint in the PyPI musicnn 0.1.0 wheel, using TensorFlow as the
+# from the MSD_musicnn checkpoint in the PyPI musicnn 0.1.0 wheel (or, with --model MTT_musicnn,
+# assets/models/mtt_musicnn.safetensors from its MTT_musicnn checkpoint), using TensorFlow as the
 # reference. Needs network access to PyPI the first time (venv outside the repo).
 #
 #   tools/musicnn/regen.sh                 # weights + synthesised golden set
 #   tools/musicnn/regen.sh golden --patches rust_patches.npy --name rust_features
 #                                          # add a golden set from external patches
+#   tools/musicnn/regen.sh all --model MTT_musicnn
+#                                          # assets/models/mtt_musicnn.safetensors + check
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 venv="${VALENCE_TFREF_VENV:-$HOME/.cache/valence/tfref}"

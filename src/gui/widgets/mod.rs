@@ -13,21 +13,49 @@ use crate::library::{Mood, Thumbnail};
 use super::theme;
 
 /// The mood of a track as a coloured pill with its label ("Q1 Happy"), so it reads without
-/// colour too.
+/// colour too. An uncertain mood (top probability below 0.6: the point is near an axis) is
+/// drawn outlined and faded, with a question mark and the runner-up ("Q1 Happy? · Q4").
 pub fn badge<'a, M: 'a>(mood: Option<&Mood>) -> Element<'a, M> {
     match mood {
         Some(m) => {
-            let q = m.quadrant.clamp(1, 4);
+            let q = m.quadrant;
+            let uncertain = m.is_uncertain();
+            let label = if uncertain {
+                format!("{q} {}? · {}", q.label(), m.runner_up())
+            } else {
+                format!("{q} {}", q.label())
+            };
             container(
-                text(format!("Q{q} {}", theme::quadrant_label(q)))
+                text(label)
                     .size(theme::TEXT_SMALL)
-                    .color(theme::on_quadrant(q)),
+                    .style(move |t: &iced::Theme| text::Style {
+                        color: Some(if uncertain {
+                            t.palette().text
+                        } else {
+                            theme::on_quadrant(q)
+                        }),
+                    }),
             )
             .padding([1.0, 8.0])
-            .style(move |_| container::Style {
-                background: Some(Background::Color(theme::quadrant_color(q))),
-                border: border::rounded(10.0),
-                ..container::Style::default()
+            .style(move |_| {
+                let c = theme::quadrant_color(q);
+                let (fill, border) = if uncertain {
+                    (
+                        iced::Color { a: 0.22, ..c },
+                        iced::Border {
+                            color: c,
+                            width: 1.5,
+                            radius: 10.0.into(),
+                        },
+                    )
+                } else {
+                    (c, border::rounded(10.0))
+                };
+                container::Style {
+                    background: Some(Background::Color(fill)),
+                    border,
+                    ..container::Style::default()
+                }
             })
             .into()
         }

@@ -6,7 +6,8 @@ use iced::mouse;
 use iced::widget::canvas::{self, Frame, Geometry, Path, Stroke, Text};
 use iced::{alignment, Color, Point, Rectangle, Renderer, Size, Theme};
 
-use crate::library::{quadrant_of, TimelinePoint};
+use crate::library::TimelinePoint;
+use crate::mood::Quadrant;
 
 use crate::gui::theme;
 
@@ -65,7 +66,7 @@ impl<M: Clone> canvas::Program<M> for SeekBar<'_, M> {
             for p in self.timeline {
                 let x0 = (p.start_s / total).clamp(0.0, 1.0) as f32 * w;
                 let x1 = (p.end_s / total).clamp(0.0, 1.0) as f32 * w;
-                let mut c = theme::quadrant_color(quadrant_of(&p.probs));
+                let mut c = theme::quadrant_color(p.mood().quadrant);
                 // Confident segments are solid, uncertain ones fade.
                 c.a = 0.45 + 0.55 * max_prob(&p.probs);
                 frame.fill_rectangle(Point::new(x0, top), Size::new((x1 - x0).max(1.0), bar_h), c);
@@ -187,7 +188,7 @@ impl<M> canvas::Program<M> for EmotionChart<'_> {
                 frame.fill_rectangle(
                     Point::new(x0, y),
                     Size::new((x1 - x0).max(1.0), hgt),
-                    theme::quadrant_color(i as u8 + 1),
+                    theme::quadrant_color(Quadrant::ALL[i % 4]),
                 );
             }
         }

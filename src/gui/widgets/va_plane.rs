@@ -7,11 +7,12 @@ use iced::{alignment, Point, Rectangle, Renderer, Size, Theme};
 
 use crate::gui::theme;
 use crate::library::TimelinePoint;
+use crate::mood::Quadrant;
 
 pub struct VaPlane<'a> {
     pub valence: f32,
     pub arousal: f32,
-    pub quadrant: u8,
+    pub quadrant: Quadrant,
     pub timeline: &'a [TimelinePoint],
 }
 
@@ -35,27 +36,27 @@ impl<M> canvas::Program<M> for VaPlane<'_> {
         let center = Point::new(ox + half, oy + half);
         // Quadrants: Q1 top right (v+, a+), Q2 top left, Q3 bottom left, Q4 bottom right.
         let cells = [
-            (1u8, Point::new(center.x, oy)),
-            (2, Point::new(ox, oy)),
-            (3, Point::new(ox, center.y)),
-            (4, Point::new(center.x, center.y)),
+            (Quadrant::Q1, Point::new(center.x, oy)),
+            (Quadrant::Q2, Point::new(ox, oy)),
+            (Quadrant::Q3, Point::new(ox, center.y)),
+            (Quadrant::Q4, Point::new(center.x, center.y)),
         ];
         for (q, at) in cells {
             let mut c = theme::quadrant_color(q);
             c.a = if q == self.quadrant { 0.30 } else { 0.14 };
             frame.fill_rectangle(at, Size::new(half, half), c);
-            let (ax, tx) = if q == 1 || q == 4 {
+            let (ax, tx) = if q.valence_sign() > 0 {
                 (iced::widget::text::Alignment::Right, at.x + half - 6.0)
             } else {
                 (iced::widget::text::Alignment::Left, at.x + 6.0)
             };
-            let ty = if q <= 2 {
+            let ty = if q.arousal_sign() > 0 {
                 at.y + 10.0
             } else {
                 at.y + half - 10.0
             };
             frame.fill_text(Text {
-                content: format!("Q{q} {}", theme::quadrant_label(q)),
+                content: format!("{q} {}", q.label()),
                 position: Point::new(tx, ty),
                 color: pal.background.base.text,
                 size: 11.0.into(),

@@ -1,0 +1,154 @@
+//! The one route from a file to an emotion. The library analyser (`Engine`), `valence
+//! evaluate` (which runs the engine) and `valence train` (segment features for training)
+//! all decode and select patches with `Preparer`, run musicnn with `run_musicnn` and build
+//! the emotion model's input with `segment_features`, so a model is trained on exactly the
+//! kind of input the analyser feeds it.
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+use tch::{Device, Tensor};
+
+use super::prepare::{PatchPlan, PrepareError, Prepared, Preparer};
+use crate::features::musicnn_input::{N_MELS, PATCH_FRAMES};
+use crate::model::musicnn::{Musicnn, MusicnnError, EMBEDDING_DIM, N_TAGS};
+use crate::model::segments::{SegmentFeatures, SEGMENT_SECS};
+
+/// Per patch: tag probabilities and embedding.
+pub type TagsAndEmbeddings = (Vec<Vec<f32>>, Vec<Vec<f32>>);
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RouteError {
+    #[error(transparent)]
+    Prepare(#[from] PrepareError),
+    #[error(transparent)]
+    Musicnn(#[from] MusicnnError),
+    #[error("network output: {0}")]
+    Tensor(String),
+}
+
+impl From<tch::TchError> for RouteError {
+    fn from(e: tch::TchError) -> Self {
+        RouteError::Tensor(e.to_string())
+    }
+}
+
+/// musicnn over `patches` (`[patch][frame][mel]`, flat), `batch` patches per call: on the
+/// CPU small calls are faster per patch (activations stay in cache), on a GPU large ones are.
+pub fn run_musicnn(
+    net: &Musicnn,
+    patches: &[f32],
+    batch: usize,
+) -> Result<TagsAndEmbeddings, RouteError> {
+    let per = PATCH_FRAMES * N_MELS;
+    let (mut tags, mut emb) = (Vec::new(), Vec::new());
+    for piece in patches.chunks(batch.max(1) * per) {
+        let n = (piece.len() / per) as i64;
+        if n == 0 {
+            continue;
+        }
+        let x = Tensor::f_from_slice(&piece[..n as usize * per])?.f_reshape([
+            n,
+            PATCH_FRAMES as i64,
+            N_MELS as i64,
+        ])?;
+        let o = net.try_forward(&x)?;
+        tags.extend(to_rows(&o.taggram, N_TAGS)?);
+        emb.extend(to_rows(&o.embedding, EMBEDDING_DIM)?);
+    }
+    Ok((tags, emb))
+}
+
+fn to_rows(t: &Tensor, d: usize) -> Result<Vec<Vec<f32>>, RouteError> {
+    let flat = t.f_to_device(Device::Cpu)?.f_contiguous()?.f_view([-1])?;
+    let v = Vec::<f32>::try_from(flat)?;
+    Ok(v.chunks_exact(d).map(|c| c.to_vec()).collect())
+}
+
+/// The emotion model's input for one prepared track and its patches' musicnn outputs.
+pub fn segment_features(p: &Prepared, tags: &[Vec<f32>], emb: &[Vec<f32>]) -> SegmentFeatures {
+    SegmentFeatures {
+        emb: emb.to_vec(),
+        tags: tags.to_vec(),
+        desc: p.desc.iter().map(|d| d.to_vec()).collect(),
+        segment_secs: SEGMENT_SECS,
+        duration_secs: p.duration_s,
+    }
+}
+
+/// Segment features of every analysed patch of a file under `plan` (stride 1: every
+/// non-overlapping 3-s patch, what training caches; a strided subset of those is what the
+/// analyser sees with that stride).
+pub fn extract_segments(
+    preparer: &mut Preparer,
+    path: &Path,
+    net: &Musicnn,
+    plan: PatchPlan,
+    batch: usize,
+) -> Result<SegmentFeatures, RouteError> {
+    let p = preparer.prepare(path, plan, &AtomicBool::new(false))?;
+    let (tags, emb) = run_musicnn(net, &p.patches, batch)?;
+    Ok(segment_features(&p, &tags, &emb))
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AnalyzeError {
+    #[error(transparent)]
+    Asset(#[from] crate::model::assets::AssetError),
+    #[error(transparent)]
+    Musicnn(#[from] MusicnnError),
+    #[error(transparent)]
+    Emotion(#[from] crate::model::emotion::EmotionError),
+    #[error(transparent)]
+    Route(#[from] RouteError),
+}
+
+/// One file at a time through the route (the engine does the same for a whole library,
+/// batched across tracks): for tools, tests and the sanity suite.
+pub struct FileAnalyzer {
+    musicnn: Musicnn,
+    model: crate::model::emotion::EmotionModel,
+    preparer: Preparer,
+    plan: PatchPlan,
+}
+
+impl FileAnalyzer {
+    /// The shipped models (found without a path argument, see `model::assets`), analysing
+    /// one patch in `stride` like the library analyser.
+    pub fn load_default(device: Device, stride: usize) -> Result<Self, AnalyzeError> {
+        use crate::model::assets::find_asset;
+        let m = find_asset(crate::model::tagger::MUSICNN_ASSET)?;
+        let cfg = find_asset(&format!(
+            "{}/config.json",
+            crate::model::emotion::EMOTION_ASSET_DIR
+        ))?;
+        let dir = cfg.parent().unwrap_or(Path::new("."));
+        Self::load(&m, dir, device, stride)
+    }
+
+    pub fn load(
+        musicnn: &Path,
+        emotion_dir: &Path,
+        device: Device,
+        stride: usize,
+    ) -> Result<Self, AnalyzeError> {
+        Ok(Self {
+            musicnn: Musicnn::load(musicnn, device)?,
+            model: crate::model::emotion::EmotionModel::load(emotion_dir, device)?,
+            preparer: Preparer::new().map_err(RouteError::from)?,
+            plan: PatchPlan::new(stride),
+        })
+    }
+
+    pub fn model_version(&self) -> &str {
+        &self.model.cfg.version
+    }
+
+    pub fn analyze(
+        &mut self,
+        path: &Path,
+    ) -> Result<crate::model::emotion::TrackEmotion, AnalyzeError> {
+        let f = extract_segments(&mut self.preparer, path, &self.musicnn, self.plan, 1)?;
+        Ok(self.model.predict(&f)?)
+    }
+}
