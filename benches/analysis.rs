@@ -27,7 +27,7 @@ fn env<T: std::str::FromStr>(k: &str, d: T) -> T {
 fn write_track(path: &Path, secs: f32, seed: u32) {
     let rate = 44100u32;
     let n = (secs * rate as f32) as usize;
-    let mut data = Vec::with_capacity(n * 4);
+    let mut data: Vec<i16> = Vec::with_capacity(n * 2);
     let mut x = seed.wrapping_mul(2654435761).max(1);
     let bpm = 80.0 + (seed % 7) as f32 * 12.0;
     let beat = 60.0 / bpm;
@@ -58,24 +58,9 @@ fn write_track(path: &Path, secs: f32, seed: u32) {
         let bass = 0.1 * (2.0 * PI * r * 0.5 * t).sin();
         let v = (chord + kick + hat + bass + noise).clamp(-1.0, 1.0);
         let s = (v * 30000.0) as i16;
-        data.extend_from_slice(&s.to_le_bytes());
-        data.extend_from_slice(&s.to_le_bytes());
+        data.extend_from_slice(&[s, s]);
     }
-    let mut b = Vec::new();
-    b.extend_from_slice(b"RIFF");
-    b.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
-    b.extend_from_slice(b"WAVEfmt ");
-    b.extend_from_slice(&16u32.to_le_bytes());
-    b.extend_from_slice(&1u16.to_le_bytes());
-    b.extend_from_slice(&2u16.to_le_bytes());
-    b.extend_from_slice(&rate.to_le_bytes());
-    b.extend_from_slice(&(rate * 4).to_le_bytes());
-    b.extend_from_slice(&4u16.to_le_bytes());
-    b.extend_from_slice(&16u16.to_le_bytes());
-    b.extend_from_slice(b"data");
-    b.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    b.extend_from_slice(&data);
-    std::fs::write(path, b).expect("write wav");
+    valence::audio::write_wav_pcm16(path, &data, rate, 2).expect("write wav");
 }
 
 fn make_library(dir: &Path, n: usize, minutes: f32, format: &str) {

@@ -12,7 +12,7 @@ use valence::library::{scan, Library, ScanOptions};
 
 fn write_wav(path: &Path, secs: f32, rate: u32, seed: u32) {
     let n = (secs * rate as f32) as usize;
-    let mut data = Vec::with_capacity(n * 4);
+    let mut data: Vec<i16> = Vec::with_capacity(n * 2);
     let mut x = seed.wrapping_mul(2654435761).max(1);
     for i in 0..n {
         let t = i as f32 / rate as f32;
@@ -26,24 +26,9 @@ fn write_wav(path: &Path, secs: f32, rate: u32, seed: u32) {
             + 0.15 * (2.0 * PI * 329.6 * t).sin()
             + noise;
         let s = (v * 32767.0) as i16;
-        data.extend_from_slice(&s.to_le_bytes());
-        data.extend_from_slice(&s.to_le_bytes());
+        data.extend_from_slice(&[s, s]);
     }
-    let mut b = Vec::new();
-    b.extend_from_slice(b"RIFF");
-    b.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
-    b.extend_from_slice(b"WAVEfmt ");
-    b.extend_from_slice(&16u32.to_le_bytes());
-    b.extend_from_slice(&1u16.to_le_bytes());
-    b.extend_from_slice(&2u16.to_le_bytes());
-    b.extend_from_slice(&rate.to_le_bytes());
-    b.extend_from_slice(&(rate * 4).to_le_bytes());
-    b.extend_from_slice(&4u16.to_le_bytes());
-    b.extend_from_slice(&16u16.to_le_bytes());
-    b.extend_from_slice(b"data");
-    b.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    b.extend_from_slice(&data);
-    std::fs::write(path, b).expect("write wav");
+    valence::audio::write_wav_pcm16(path, &data, rate, 2).expect("write wav");
 }
 
 fn encode(wav: &Path, out: &Path, codec: &[&str]) {

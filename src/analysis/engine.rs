@@ -14,7 +14,7 @@ use serde::Serialize;
 use tch::Device;
 
 use super::prepare::{PatchPlan, Prepared, Preparer};
-use super::route::{run_musicnn, segment_features};
+use super::route::{run_musicnn, segment_features, NetRows};
 use crate::features::musicnn_input::{N_MELS, PATCH_FRAMES};
 use crate::features::FEATURES_VERSION;
 use crate::library::{
@@ -624,15 +624,18 @@ fn run_group(ctx: &NetCtx, group: &[(PendingTrack, Prepared)]) -> GroupResult {
             .iter()
             .map(|_| Err(format!("network failed: {e}")))
             .collect(),
-        Ok((tags, emb)) => {
-            let mut at = 0;
+        Ok(mut rows) => {
+            // Split the group's rows back into tracks, in order.
             group
                 .iter()
                 .map(|(_, p)| {
-                    let k = p.patch_index.len();
-                    let r = finish_track(ctx, p, &tags[at..at + k], &emb[at..at + k]);
-                    at += k;
-                    r
+                    let k = p.patch_index.len().min(rows.tags.len());
+                    let rest = NetRows {
+                        tags: rows.tags.split_off(k),
+                        emb: rows.emb.split_off(k.min(rows.emb.len())),
+                        mid: rows.mid.split_off(k.min(rows.mid.len())),
+                    };
+                    finish_track(ctx, p, std::mem::replace(&mut rows, rest))
                 })
                 .collect()
         }
@@ -645,16 +648,12 @@ fn run_group(ctx: &NetCtx, group: &[(PendingTrack, Prepared)]) -> GroupResult {
 }
 
 /// Emotion model on one track's analysed patches, and the record to store.
-fn finish_track(
-    ctx: &NetCtx,
-    p: &Prepared,
-    tags: &[Vec<f32>],
-    emb: &[Vec<f32>],
-) -> Result<AnalysisData, String> {
-    if p.duration_s <= 0.0 || tags.is_empty() {
+fn finish_track(ctx: &NetCtx, p: &Prepared, rows: NetRows) -> Result<AnalysisData, String> {
+    if p.duration_s <= 0.0 || rows.tags.is_empty() {
         return Err("the file holds no audio".into());
     }
-    let f = segment_features(p, tags, emb);
+    let f = segment_features(p, rows);
+    let tags = &f.tags;
     let e = ctx.models.emotion.predict(&f).map_err(|e| e.to_string())?;
     let timeline = timeline(&p.patch_index, ctx.plan, p.duration_s, &e.segments);
     let mut mean_tags = [0f32; N_TAGS];

@@ -11,11 +11,16 @@ use tch::{Device, Tensor};
 
 use super::prepare::{PatchPlan, PrepareError, Prepared, Preparer};
 use crate::features::musicnn_input::{N_MELS, PATCH_FRAMES};
-use crate::model::musicnn::{Musicnn, MusicnnError, EMBEDDING_DIM, N_TAGS};
+use crate::model::musicnn::{Musicnn, MusicnnError, EMBEDDING_DIM, N_TAGS, POOLED_DIM};
 use crate::model::segments::{SegmentFeatures, SEGMENT_SECS};
 
-/// Per patch: tag probabilities and embedding.
-pub type TagsAndEmbeddings = (Vec<Vec<f32>>, Vec<Vec<f32>>);
+/// Per patch: tag probabilities, embedding and pooled mid-end features.
+#[derive(Debug, Clone, Default)]
+pub struct NetRows {
+    pub tags: Vec<Vec<f32>>,
+    pub emb: Vec<Vec<f32>>,
+    pub mid: Vec<Vec<f32>>,
+}
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum RouteError {
@@ -35,13 +40,9 @@ impl From<tch::TchError> for RouteError {
 
 /// musicnn over `patches` (`[patch][frame][mel]`, flat), `batch` patches per call: on the
 /// CPU small calls are faster per patch (activations stay in cache), on a GPU large ones are.
-pub fn run_musicnn(
-    net: &Musicnn,
-    patches: &[f32],
-    batch: usize,
-) -> Result<TagsAndEmbeddings, RouteError> {
+pub fn run_musicnn(net: &Musicnn, patches: &[f32], batch: usize) -> Result<NetRows, RouteError> {
     let per = PATCH_FRAMES * N_MELS;
-    let (mut tags, mut emb) = (Vec::new(), Vec::new());
+    let mut rows = NetRows::default();
     for piece in patches.chunks(batch.max(1) * per) {
         let n = (piece.len() / per) as i64;
         if n == 0 {
@@ -53,10 +54,11 @@ pub fn run_musicnn(
             N_MELS as i64,
         ])?;
         let o = net.try_forward(&x)?;
-        tags.extend(to_rows(&o.taggram, N_TAGS)?);
-        emb.extend(to_rows(&o.embedding, EMBEDDING_DIM)?);
+        rows.tags.extend(to_rows(&o.taggram, N_TAGS)?);
+        rows.emb.extend(to_rows(&o.embedding, EMBEDDING_DIM)?);
+        rows.mid.extend(to_rows(&o.pooled, POOLED_DIM)?);
     }
-    Ok((tags, emb))
+    Ok(rows)
 }
 
 fn to_rows(t: &Tensor, d: usize) -> Result<Vec<Vec<f32>>, RouteError> {
@@ -65,11 +67,13 @@ fn to_rows(t: &Tensor, d: usize) -> Result<Vec<Vec<f32>>, RouteError> {
     Ok(v.chunks_exact(d).map(|c| c.to_vec()).collect())
 }
 
-/// The emotion model's input for one prepared track and its patches' musicnn outputs.
-pub fn segment_features(p: &Prepared, tags: &[Vec<f32>], emb: &[Vec<f32>]) -> SegmentFeatures {
+/// The emotion model's input for one prepared track and its patches' musicnn outputs
+/// (`net` holds exactly that track's rows).
+pub fn segment_features(p: &Prepared, net: NetRows) -> SegmentFeatures {
     SegmentFeatures {
-        emb: emb.to_vec(),
-        tags: tags.to_vec(),
+        emb: net.emb,
+        tags: net.tags,
+        mid: net.mid,
         desc: p.desc.iter().map(|d| d.to_vec()).collect(),
         segment_secs: SEGMENT_SECS,
         duration_secs: p.duration_s,
@@ -87,8 +91,8 @@ pub fn extract_segments(
     batch: usize,
 ) -> Result<SegmentFeatures, RouteError> {
     let p = preparer.prepare(path, plan, &AtomicBool::new(false))?;
-    let (tags, emb) = run_musicnn(net, &p.patches, batch)?;
-    Ok(segment_features(&p, &tags, &emb))
+    let rows = run_musicnn(net, &p.patches, batch)?;
+    Ok(segment_features(&p, rows))
 }
 
 #[derive(Debug, Clone, thiserror::Error)]

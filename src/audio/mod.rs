@@ -5,11 +5,13 @@ mod decode;
 mod playback;
 pub mod player;
 mod resample;
+mod wav;
 
 pub(crate) use decode::{audio_params, probe, sym_err, track_info};
 pub use decode::{decode_mono, AudioStream, Decoded, StreamInfo, MAX_DECODE_SECONDS};
 pub use playback::StreamSource;
 pub use resample::MonoResampler;
+pub use wav::write_wav_pcm16;
 
 /// Why audio could not be read. `Clone` + strings so it can travel to the GUI and the database.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -18,10 +18,11 @@ use crate::model::device::{resolve, DeviceChoice};
 use crate::model::emotion::EMOTION_ASSET_DIR;
 use crate::model::manifest::{read_manifest, Manifest};
 use crate::model::metrics::{
-    reliability, summarize, summarize_regression, Confusion, FoldMetrics, MeanSd, RegressionMetrics,
+    ece_noise_floor, reliability, summarize, summarize_regression, Confusion, FoldMetrics, MeanSd,
+    RegressionMetrics,
 };
 use crate::model::musicnn::Musicnn;
-use crate::model::segments::{fnv1a, SegmentCache, SegmentError};
+use crate::model::segments::{fnv1a, FeatureSet, SegmentCache, SegmentError};
 use crate::model::tagger::MUSICNN_ASSET;
 use crate::model::train::{
     load_dataset, nested_cv, train_ensemble, Dataset, NestedResult, Scored, TrainOptions,
@@ -74,20 +75,32 @@ fn dataset(m: &Manifest, device: tch::Device) -> Result<Dataset> {
 
 /// The levers measured by `--ablation`, each a full nested CV, and the candidates the
 /// protocol chooses among inside each fold.
+/// The levers `--ablation` measures, each changed alone from `base` (each a full nested CV
+/// row), and the candidates the protocol chooses among inside each fold.
 fn ablation_variants(base: &TrainOptions) -> Vec<TrainOptions> {
     let mut v = vec![base.clone()];
-    for sign_loss in [0.1, 0.0] {
-        v.push(TrainOptions {
-            sign_loss,
-            ..base.clone()
-        });
+    for sign_loss in [0.0, 0.1, 0.5] {
+        if sign_loss != base.sign_loss {
+            v.push(TrainOptions {
+                sign_loss,
+                ..base.clone()
+            });
+        }
     }
+    v.push(TrainOptions {
+        features: if base.features == FeatureSet::AllMid {
+            FeatureSet::All
+        } else {
+            FeatureSet::AllMid
+        },
+        ..base.clone()
+    });
     v.push(TrainOptions {
         confidence_weight: !base.confidence_weight,
         ..base.clone()
     });
     v.push(TrainOptions {
-        mixup: 0.4,
+        mixup: if base.mixup > 0.0 { 0.0 } else { 0.4 },
         ..base.clone()
     });
     v
@@ -188,10 +201,21 @@ fn report_md(res: &NestedResult, ds: &Dataset, command: &str, manifest: &Path) -
         .collect();
     let (c, ok): (Vec<f64>, Vec<bool>) = conf.into_iter().unzip();
     let rel = reliability(&c, &ok, 15);
+    let per_fold_floor: Vec<f64> = res
+        .selected(1)
+        .iter()
+        .map(|s| {
+            let c: Vec<f64> = s.confidences.iter().map(|x| x.0).collect();
+            ece_noise_floor(&c, 15, 200)
+        })
+        .collect();
     let _ = writeln!(
         out,
-        "\n## Calibration (selected, every segment, outer test folds pooled)\n\nECE {:.3}. Bins (mean confidence, accuracy, count):\n",
-        rel.ece
+        "\n## Calibration (selected, every segment, outer test folds pooled)\n\nECE {:.3} pooled over {} clips; a perfectly calibrated model with the same confidences would show {:.3} (sampling noise, 200 simulated label sets), and {:.3} per fold (mean). Bins (mean confidence, accuracy, count):\n",
+        rel.ece,
+        c.len(),
+        ece_noise_floor(&c, 15, 200),
+        MeanSd::of(&per_fold_floor).mean
     );
     for (mc, ma, n) in rel.bins.iter().filter(|b| b.2 > 0) {
         let _ = writeln!(out, "- {mc:.2}: {ma:.2} ({n})");
@@ -369,7 +393,11 @@ pub fn run_evaluate(
     }
     let db = tmp.path().join("eval.sqlite3");
     let mut lib = Library::open(&db)?;
-    scan(&mut lib, std::slice::from_ref(&music), &ScanOptions::default())?;
+    scan(
+        &mut lib,
+        std::slice::from_ref(&music),
+        &ScanOptions::default(),
+    )?;
     let musicnn = find_asset(MUSICNN_ASSET)?;
     let engine = Engine::load_from(
         &musicnn,

@@ -6,7 +6,7 @@
 use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
 
 use super::folds::grouped_folds;
-use super::metrics::{Confusion, FoldMetrics, RegressionMetrics};
+use super::metrics::Confusion;
 use super::segments::SegmentFeatures;
 use super::train::{Dataset, Scored, TrainError};
 use crate::mood::argmax;
@@ -133,13 +133,11 @@ pub fn fit_and_score(
     }
     let m = fit(ds, train, best.1, device, seed)?;
     let p = probs(&m, ds, test, device);
-    let truth: Vec<usize> = test.iter().map(|&i| ds.labels[i]).collect();
     let pred: Vec<usize> = p.iter().map(|x| argmax(x)).collect();
-    let cls = FoldMetrics::from_confusion(0, &Confusion::from_pairs(&truth, &pred));
     let confidences: Vec<(f64, bool)> = p
         .iter()
-        .zip(&truth)
-        .map(|(x, &t)| (x[argmax(x)] as f64, argmax(x) == t))
+        .zip(test)
+        .map(|(x, &i)| (x[argmax(x)] as f64, argmax(x) == ds.labels[i]))
         .collect();
     let pts: Vec<[f64; 2]> = p
         .iter()
@@ -150,17 +148,5 @@ pub fn fit_and_score(
             ]
         })
         .collect();
-    let tg: Vec<[f64; 2]> = test
-        .iter()
-        .map(|&i| [ds.targets[i][0] as f64, ds.targets[i][1] as f64])
-        .collect();
-    let (conf, ok): (Vec<f64>, Vec<bool>) = confidences.iter().copied().unzip();
-    Ok((
-        Scored {
-            cls,
-            reg: RegressionMetrics::new(&pts, &tg, &conf, &ok),
-            confidences,
-        },
-        best.1,
-    ))
+    Ok((Scored::new(0, ds, test, &pred, &pts, confidences), best.1))
 }

@@ -307,6 +307,7 @@ impl EmotionModel {
             return Err(EmotionError::NoSegments);
         }
         if self.cfg.features.needs_descriptor() && f.desc.len() < t
+            || self.cfg.features.needs_mid() && f.mid.len() < t
             || f.tags.len() < t
             || f.emb
                 .iter()

@@ -377,6 +377,27 @@ pub fn reliability(conf: &[f64], correct: &[bool], n_bins: usize) -> Reliability
     Reliability { bins, ece }
 }
 
+/// The ECE a perfectly calibrated model with these confidences would still show on this many
+/// items (its sampling noise floor): the mean ECE over `draws` simulated label sets where each
+/// prediction is right with probability equal to its confidence. Deterministic (fixed seed).
+pub fn ece_noise_floor(conf: &[f64], n_bins: usize, draws: usize) -> f64 {
+    let mut s: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut total = 0.0;
+    for _ in 0..draws.max(1) {
+        let ok: Vec<bool> = conf
+            .iter()
+            .map(|&c| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                ((s >> 11) as f64 / (1u64 << 53) as f64) < c
+            })
+            .collect();
+        total += reliability(conf, &ok, n_bins).ece;
+    }
+    total / draws.max(1) as f64
+}
+
 /// How well a fold's continuous valence/arousal and its probabilities came out.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RegressionMetrics {

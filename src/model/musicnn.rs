@@ -47,6 +47,8 @@ pub const N_MELS: usize = 96;
 pub const N_TAGS: usize = 50;
 /// Size of the penultimate embedding.
 pub const EMBEDDING_DIM: usize = 200;
+/// Width of [`MusicnnOutput::pooled`].
+pub const POOLED_DIM: usize = 1506;
 /// Patches per forward pass in [`Musicnn::run_patches`] (bounds peak memory:
 /// the timbral feature maps take ~9 MB per patch).
 pub const RUN_BATCH: usize = 32;
@@ -99,6 +101,9 @@ pub struct MusicnnOutput {
     pub taggram: Tensor,
     /// Penultimate-layer embedding (after its batch norm), `(N, 200)` f32.
     pub embedding: Tensor,
+    /// The mid-end's max- and mean-pooled features after their batch norm, `(N, 1506)` f32:
+    /// a richer, less tag-specific view than the embedding, computed on the way to it.
+    pub pooled: Tensor,
 }
 
 /// Eval-mode batch norm folded to `y = x * scale + shift`, per channel.
@@ -459,7 +464,11 @@ impl Musicnn {
         let taggram = embedding
             .f_linear(&self.output.weight, Some(&self.output.bias))?
             .f_sigmoid()?;
-        Ok(MusicnnOutput { taggram, embedding })
+        Ok(MusicnnOutput {
+            taggram,
+            embedding,
+            pooled,
+        })
     }
 
     /// Convenience wrapper: each patch is `187 * 96` f32 values, `[time][mel]`

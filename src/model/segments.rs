@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::musicnn::{EMBEDDING_DIM, N_FRAMES, N_TAGS};
+use super::musicnn::{EMBEDDING_DIM, N_FRAMES, N_TAGS, POOLED_DIM};
 use crate::features::{musicnn_input, DESCRIPTOR_DIM, FEATURES_VERSION};
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -27,6 +27,8 @@ pub enum FeatureSet {
     EmbDesc,
     /// embedding + tags + descriptor (316).
     All,
+    /// all + musicnn's pooled mid-end features (1822).
+    AllMid,
 }
 
 impl FeatureSet {
@@ -36,10 +38,17 @@ impl FeatureSet {
             FeatureSet::EmbTags => EMBEDDING_DIM + N_TAGS,
             FeatureSet::EmbDesc => EMBEDDING_DIM + DESCRIPTOR_DIM,
             FeatureSet::All => EMBEDDING_DIM + N_TAGS + DESCRIPTOR_DIM,
+            FeatureSet::AllMid => EMBEDDING_DIM + N_TAGS + DESCRIPTOR_DIM + POOLED_DIM,
         }
     }
     pub fn needs_descriptor(self) -> bool {
-        matches!(self, FeatureSet::EmbDesc | FeatureSet::All)
+        matches!(
+            self,
+            FeatureSet::EmbDesc | FeatureSet::All | FeatureSet::AllMid
+        )
+    }
+    pub fn needs_mid(self) -> bool {
+        matches!(self, FeatureSet::AllMid)
     }
 }
 
@@ -50,6 +59,9 @@ pub struct SegmentFeatures {
     pub tags: Vec<Vec<f32>>,
     /// Empty when the descriptor was not computed.
     pub desc: Vec<Vec<f32>>,
+    /// musicnn's pooled mid-end features per segment (empty in caches that predate them).
+    #[serde(default)]
+    pub mid: Vec<Vec<f32>>,
     /// Seconds between segment starts.
     pub segment_secs: f64,
     pub duration_secs: f64,
@@ -71,11 +83,17 @@ impl SegmentFeatures {
     /// Row `i` of the model input for `set`.
     pub fn row(&self, i: usize, set: FeatureSet) -> Vec<f32> {
         let mut r = self.emb[i].clone();
-        if matches!(set, FeatureSet::EmbTags | FeatureSet::All) {
+        if matches!(
+            set,
+            FeatureSet::EmbTags | FeatureSet::All | FeatureSet::AllMid
+        ) {
             r.extend_from_slice(&self.tags[i]);
         }
         if set.needs_descriptor() {
             r.extend_from_slice(&self.desc[i]);
+        }
+        if set.needs_mid() {
+            r.extend_from_slice(&self.mid[i]);
         }
         r
     }
@@ -113,6 +131,7 @@ impl SegmentFeatures {
             emb: pick(&self.emb),
             tags: pick(&self.tags),
             desc: pick(&self.desc),
+            mid: pick(&self.mid),
             segment_secs: self.segment_secs * stride.max(1) as f64,
             duration_secs: self.duration_secs,
         }
@@ -155,9 +174,10 @@ impl SegmentCache {
     }
 
     fn file_for(&self, hash: u64) -> PathBuf {
-        // r2: features from the analyser's route (`analysis::route`), every patch.
+        // r3: features from the analyser's route (`analysis::route`), every patch, with the
+        // pooled mid-end features.
         self.dir.join(format!(
-            "{hash:016x}-f{FEATURES_VERSION}-m{}-r2.json",
+            "{hash:016x}-f{FEATURES_VERSION}-m{}-r3.json",
             self.model_key
         ))
     }
@@ -172,7 +192,7 @@ impl SegmentCache {
         let file = self.file_for(hash);
         if let Ok(bytes) = std::fs::read(&file) {
             if let Ok(f) = serde_json::from_slice::<SegmentFeatures>(&bytes) {
-                if !f.desc.is_empty() {
+                if !f.desc.is_empty() && !f.mid.is_empty() {
                     return Ok(f);
                 }
             }
@@ -206,6 +226,7 @@ mod tests {
             emb: (0..10).map(|i| vec![i as f32]).collect(),
             tags: (0..10).map(|i| vec![i as f32]).collect(),
             desc: vec![],
+            mid: vec![],
             segment_secs: 3.0,
             duration_secs: 30.0,
         };

@@ -101,6 +101,7 @@ impl TrainOptions {
             FeatureSet::EmbTags => "emb+tags",
             FeatureSet::EmbDesc => "emb+desc",
             FeatureSet::All => "emb+tags+desc",
+            FeatureSet::AllMid => "emb+tags+desc+mid",
         };
         let mut s = format!("{arch} h{} / {feats} / x{}", self.hidden, self.members);
         if !self.augment {
@@ -581,44 +582,34 @@ pub fn fit(
     Ok((best, best_epoch, losses))
 }
 
-/// Fits the per-axis temperatures on held-out points: each axis' sign probability
-/// sigmoid(x / T) against the quadrant's sign, by the negative log-likelihood (a grid over
-/// log T, then refined).
+/// Fits the per-axis temperatures on held-out points by the negative log-likelihood of the
+/// true quadrant under `Calibration::probs` (what the top probability's calibration is
+/// judged on): a grid over log T_v x log T_a from 0.01 to 3.
 pub fn fit_calibration(points: &[[f32; 2]], labels: &[usize]) -> Calibration {
-    let nll = |axis: usize, t: f64| -> f64 {
-        let mut s = 0.0;
-        for (p, &l) in points.iter().zip(labels) {
-            let q = Quadrant::from_index(l).unwrap_or(Quadrant::Q1);
-            let y = if axis == 0 {
-                q.valence_sign() > 0
-            } else {
-                q.arousal_sign() > 0
-            };
-            let z = p[axis] as f64 / t;
-            // log(1 + e^-|z|) + max(-z, 0) style, stable.
-            let lp = -(1.0 + (-z.abs()).exp()).ln() - (-z).max(0.0);
-            let ln_ = -(1.0 + (-z.abs()).exp()).ln() - z.max(0.0);
-            s -= if y { lp } else { ln_ };
-        }
-        s
+    let grid: Vec<f32> = (0..=50)
+        .map(|k| 10f32.powf(-2.0 + k as f32 * 0.05))
+        .collect();
+    let nll = |cal: &Calibration| -> f64 {
+        points
+            .iter()
+            .zip(labels)
+            .map(|(p, &l)| -(cal.probs(p[0], p[1])[l.min(3)].max(1e-7) as f64).ln())
+            .sum()
     };
-    let best = |axis: usize| -> f32 {
-        let mut t_best = 0.1;
-        let mut v_best = f64::INFINITY;
-        for k in 0..=160 {
-            let t = 10f64.powf(-3.0 + k as f64 * 0.025); // 0.001 .. 10
-            let v = nll(axis, t);
-            if v < v_best {
-                v_best = v;
-                t_best = t;
+    let mut best = (f64::INFINITY, Calibration::default());
+    for &tv in &grid {
+        for &ta in &grid {
+            let cal = Calibration {
+                valence_temp: tv,
+                arousal_temp: ta,
+            };
+            let v = nll(&cal);
+            if v < best.0 {
+                best = (v, cal);
             }
         }
-        t_best as f32
-    };
-    Calibration {
-        valence_temp: best(0),
-        arousal_temp: best(1),
     }
+    best.1
 }
 
 /// An ensemble trained on `train` (inner folds = members), with its out-of-fold points on
@@ -696,6 +687,32 @@ pub struct Scored {
     pub confidences: Vec<(f64, bool)>,
 }
 
+impl Scored {
+    /// Figures of predictions on `idx`: `quadrants` (class indices), the `points` scored
+    /// against the continuous targets, and per item (top probability, was it right).
+    pub fn new(
+        fold: usize,
+        ds: &Dataset,
+        idx: &[usize],
+        quadrants: &[usize],
+        points: &[[f64; 2]],
+        confidences: Vec<(f64, bool)>,
+    ) -> Self {
+        let truth: Vec<usize> = idx.iter().map(|&i| ds.labels[i]).collect();
+        let cls = FoldMetrics::from_confusion(fold, &Confusion::from_pairs(&truth, quadrants));
+        let targets: Vec<[f64; 2]> = idx
+            .iter()
+            .map(|&i| [ds.targets[i][0] as f64, ds.targets[i][1] as f64])
+            .collect();
+        let (conf, ok): (Vec<f64>, Vec<bool>) = confidences.iter().copied().unzip();
+        Scored {
+            cls,
+            reg: RegressionMetrics::new(points, &targets, &conf, &ok),
+            confidences,
+        }
+    }
+}
+
 /// Scores point predictions on `idx` under `cal`.
 pub fn score(
     fold: usize,
@@ -704,32 +721,21 @@ pub fn score(
     pred: &[PointPrediction],
     cal: &Calibration,
 ) -> Scored {
-    let truth: Vec<usize> = idx.iter().map(|&i| ds.labels[i]).collect();
     let q: Vec<usize> = pred.iter().map(|p| quadrant_of(&p.track)).collect();
-    let cls = FoldMetrics::from_confusion(fold, &Confusion::from_pairs(&truth, &q));
     let confidences: Vec<(f64, bool)> = pred
         .iter()
-        .zip(&truth)
-        .map(|(p, &t)| {
+        .zip(idx)
+        .map(|(p, &i)| {
             let probs = cal.probs(p.track[0], p.track[1]);
             let k = argmax(&probs);
-            (probs[k] as f64, k == t)
+            (probs[k] as f64, k == ds.labels[i])
         })
         .collect();
     let pts: Vec<[f64; 2]> = pred
         .iter()
         .map(|p| [p.track[0] as f64, p.track[1] as f64])
         .collect();
-    let tg: Vec<[f64; 2]> = idx
-        .iter()
-        .map(|&i| [ds.targets[i][0] as f64, ds.targets[i][1] as f64])
-        .collect();
-    let (conf, ok): (Vec<f64>, Vec<bool>) = confidences.iter().copied().unzip();
-    Scored {
-        cls,
-        reg: RegressionMetrics::new(&pts, &tg, &conf, &ok),
-        confidences,
-    }
+    Scored::new(fold, ds, idx, &q, &pts, confidences)
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -901,6 +907,7 @@ mod tests {
                 ds.feats.push(SegmentFeatures {
                     tags: vec![vec![0.0; 50]; 6],
                     desc: vec![],
+                    mid: vec![],
                     emb,
                     segment_secs: 3.0,
                     duration_secs: 18.0,
@@ -991,9 +998,9 @@ mod tests {
         let noisy = vec![[0.5, 0.5], [0.5, 0.5], [-0.5, -0.5], [-0.5, -0.5]];
         let c = fit_calibration(&clean, &labels);
         let n = fit_calibration(&noisy, &labels);
-        assert!(c.valence_temp < 0.05, "{c:?}");
-        assert!(n.valence_temp > 5.0, "{n:?}");
-        assert!(n.arousal_temp < 0.05, "{n:?}");
+        assert!(c.valence_temp < 0.02 && c.arousal_temp < 0.02, "{c:?}");
+        assert!(n.valence_temp > 2.0, "{n:?}");
+        assert!(n.arousal_temp < 0.02, "{n:?}");
     }
 
     #[test]
