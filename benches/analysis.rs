@@ -4,7 +4,7 @@
 //! Run: `cargo bench --bench analysis` (ffmpeg needed: `libtorch-setup/setup.sh
 //! --with-test-deps`). Knobs (environment): VALENCE_BENCH_TRACKS (16), VALENCE_BENCH_MINUTES
 //! (4), VALENCE_BENCH_FORMAT (mp3|flac|wav), VALENCE_BENCH_JOBS (cores), VALENCE_BENCH_STRIDE
-//! (5), VALENCE_BENCH_BATCH (engine default), VALENCE_BENCH_DEVICE (auto|cpu|cuda).
+//! (the engine default, 3), VALENCE_BENCH_BATCH (engine default), VALENCE_BENCH_DEVICE (auto|cpu|cuda).
 //! The library is generated once under target/bench-analysis/ and reused.
 
 use std::f32::consts::PI;
