@@ -60,7 +60,7 @@ pub enum Command {
         /// stride count as stale.
         #[arg(long, default_value_t = crate::analysis::DEFAULT_STRIDE)]
         stride: usize,
-        /// Patches per network call (default: 2 on the CPU, 128 on CUDA).
+        /// Patches per network call (default: 1 on the CPU, 128 on CUDA).
         #[arg(long)]
         batch: Option<usize>,
         /// Nice value for the workers (0: normal priority).
