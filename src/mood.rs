@@ -171,14 +171,19 @@ pub struct Mood {
 }
 
 impl Mood {
-    /// The mood of a point under a calibration.
-    pub fn from_point(valence: f32, arousal: f32, cal: &Calibration) -> Self {
+    /// A point with its quadrant probabilities (as the model produced and the store keeps).
+    pub fn new(valence: f32, arousal: f32, probs: [f32; 4]) -> Self {
         Self {
             quadrant: Quadrant::of_point(valence, arousal),
             valence,
             arousal,
-            probs: cal.probs(valence, arousal),
+            probs,
         }
+    }
+
+    /// The mood of a point under a calibration.
+    pub fn from_point(valence: f32, arousal: f32, cal: &Calibration) -> Self {
+        Self::new(valence, arousal, cal.probs(valence, arousal))
     }
 
     /// The probability of the shown quadrant.

@@ -616,7 +616,9 @@ fn run_group(ctx: &NetCtx, group: &[(PendingTrack, Prepared)]) -> GroupResult {
         flat.extend_from_slice(&p.patches);
     }
     // Tracks are gathered across, then run in chunks of `batch` patches.
-    let net = run_musicnn(&ctx.models.musicnn, &flat, ctx.batch).map_err(|e| e.to_string());
+    let with_mid = ctx.models.emotion.cfg.features.needs_mid();
+    let net =
+        run_musicnn(&ctx.models.musicnn, &flat, ctx.batch, with_mid).map_err(|e| e.to_string());
     let network_s = super::thread_cpu_secs() - t;
     let t = super::thread_cpu_secs();
     let items = match net {
@@ -624,21 +626,10 @@ fn run_group(ctx: &NetCtx, group: &[(PendingTrack, Prepared)]) -> GroupResult {
             .iter()
             .map(|_| Err(format!("network failed: {e}")))
             .collect(),
-        Ok(mut rows) => {
-            // Split the group's rows back into tracks, in order.
-            group
-                .iter()
-                .map(|(_, p)| {
-                    let k = p.patch_index.len().min(rows.tags.len());
-                    let rest = NetRows {
-                        tags: rows.tags.split_off(k),
-                        emb: rows.emb.split_off(k.min(rows.emb.len())),
-                        mid: rows.mid.split_off(k.min(rows.mid.len())),
-                    };
-                    finish_track(ctx, p, std::mem::replace(&mut rows, rest))
-                })
-                .collect()
-        }
+        Ok(mut rows) => group
+            .iter()
+            .map(|(_, p)| finish_track(ctx, p, rows.take_front(p.patch_index.len())))
+            .collect(),
     };
     GroupResult {
         items,

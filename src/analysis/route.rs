@@ -14,12 +14,25 @@ use crate::features::musicnn_input::{N_MELS, PATCH_FRAMES};
 use crate::model::musicnn::{Musicnn, MusicnnError, EMBEDDING_DIM, N_TAGS, POOLED_DIM};
 use crate::model::segments::{SegmentFeatures, SEGMENT_SECS};
 
-/// Per patch: tag probabilities, embedding and pooled mid-end features.
+/// Per patch: tag probabilities, embedding and (when asked for) pooled mid-end features.
 #[derive(Debug, Clone, Default)]
 pub struct NetRows {
     pub tags: Vec<Vec<f32>>,
     pub emb: Vec<Vec<f32>>,
+    /// Empty unless `run_musicnn` was asked for them.
     pub mid: Vec<Vec<f32>>,
+}
+
+impl NetRows {
+    /// Removes and returns the first `k` patches' rows (one track of a batched group).
+    pub fn take_front(&mut self, k: usize) -> NetRows {
+        let cut = |v: &mut Vec<Vec<f32>>| v.drain(..k.min(v.len())).collect();
+        NetRows {
+            tags: cut(&mut self.tags),
+            emb: cut(&mut self.emb),
+            mid: cut(&mut self.mid),
+        }
+    }
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -40,7 +53,14 @@ impl From<tch::TchError> for RouteError {
 
 /// musicnn over `patches` (`[patch][frame][mel]`, flat), `batch` patches per call: on the
 /// CPU small calls are faster per patch (activations stay in cache), on a GPU large ones are.
-pub fn run_musicnn(net: &Musicnn, patches: &[f32], batch: usize) -> Result<NetRows, RouteError> {
+/// The 1506-wide pooled features are copied out only `with_mid` (only `all-mid` models read
+/// them).
+pub fn run_musicnn(
+    net: &Musicnn,
+    patches: &[f32],
+    batch: usize,
+    with_mid: bool,
+) -> Result<NetRows, RouteError> {
     let per = PATCH_FRAMES * N_MELS;
     let mut rows = NetRows::default();
     for piece in patches.chunks(batch.max(1) * per) {
@@ -56,7 +76,9 @@ pub fn run_musicnn(net: &Musicnn, patches: &[f32], batch: usize) -> Result<NetRo
         let o = net.try_forward(&x)?;
         rows.tags.extend(to_rows(&o.taggram, N_TAGS)?);
         rows.emb.extend(to_rows(&o.embedding, EMBEDDING_DIM)?);
-        rows.mid.extend(to_rows(&o.pooled, POOLED_DIM)?);
+        if with_mid {
+            rows.mid.extend(to_rows(&o.pooled, POOLED_DIM)?);
+        }
     }
     Ok(rows)
 }
@@ -89,9 +111,10 @@ pub fn extract_segments(
     net: &Musicnn,
     plan: PatchPlan,
     batch: usize,
+    with_mid: bool,
 ) -> Result<SegmentFeatures, RouteError> {
     let p = preparer.prepare(path, plan, &AtomicBool::new(false))?;
-    let rows = run_musicnn(net, &p.patches, batch)?;
+    let rows = run_musicnn(net, &p.patches, batch, with_mid)?;
     Ok(segment_features(&p, rows))
 }
 
@@ -152,7 +175,15 @@ impl FileAnalyzer {
         &mut self,
         path: &Path,
     ) -> Result<crate::model::emotion::TrackEmotion, AnalyzeError> {
-        let f = extract_segments(&mut self.preparer, path, &self.musicnn, self.plan, 1)?;
+        let with_mid = self.model.cfg.features.needs_mid();
+        let f = extract_segments(
+            &mut self.preparer,
+            path,
+            &self.musicnn,
+            self.plan,
+            1,
+            with_mid,
+        )?;
         Ok(self.model.predict(&f)?)
     }
 }

@@ -59,7 +59,8 @@ fn dataset(m: &Manifest, device: tch::Device) -> Result<Dataset> {
         m,
         |p| {
             cache.get_or_extract(p, |p| {
-                extract_segments(&mut preparer, p, &net, PatchPlan::new(1), batch)
+                // Cached with the mid-end features, so every feature set can be trained.
+                extract_segments(&mut preparer, p, &net, PatchPlan::new(1), batch, true)
                     .map_err(|e| SegmentError::Io(p.display().to_string(), e.to_string()))
             })
         },

@@ -81,7 +81,7 @@ impl AnalysisData {
     /// The track's mood: its valence/arousal point, the point's quadrant and the quadrant
     /// probabilities (see `crate::mood`).
     pub fn mood(&self) -> Mood {
-        mood_of(self.valence, self.arousal, self.probs)
+        Mood::new(self.valence, self.arousal, self.probs)
     }
 
     /// The quadrant of the track's valence/arousal point.
@@ -93,16 +93,7 @@ impl AnalysisData {
 impl TimelinePoint {
     /// The mood of this stretch of the track.
     pub fn mood(&self) -> Mood {
-        mood_of(self.valence, self.arousal, self.probs)
-    }
-}
-
-fn mood_of(valence: f32, arousal: f32, probs: [f32; 4]) -> Mood {
-    Mood {
-        quadrant: Quadrant::of_point(valence, arousal),
-        valence,
-        arousal,
-        probs,
+        Mood::new(self.valence, self.arousal, self.probs)
     }
 }
 
@@ -382,7 +373,7 @@ impl Library {
             };
             let mood = match (status.as_deref(), r.get::<_, Option<f32>>(8)?) {
                 (Some("ok"), Some(valence)) => {
-                    Some(mood_of(valence, f(9)?, [f(11)?, f(12)?, f(13)?, f(14)?]))
+                    Some(Mood::new(valence, f(9)?, [f(11)?, f(12)?, f(13)?, f(14)?]))
                 }
                 _ => None,
             };

@@ -341,26 +341,14 @@ impl EmotionModel {
                 .iter()
                 .map(|n| n.forward(x, mask, false))
                 .collect();
-            let k = outs.len().max(1) as f64;
-            let track = Tensor::stack(
-                &outs
-                    .iter()
-                    .map(|o| o.track_va.shallow_clone())
-                    .collect::<Vec<_>>(),
-                0,
-            )
-            .sum_dim_intlist(0, false, Kind::Float)
-                / k;
-            let segments = Tensor::stack(
-                &outs
-                    .iter()
-                    .map(|o| o.seg_va.shallow_clone())
-                    .collect::<Vec<_>>(),
-                0,
-            )
-            .sum_dim_intlist(0, false, Kind::Float)
-                / k;
-            Points { track, segments }
+            let mean = |pick: fn(&Outputs) -> &Tensor| {
+                let all: Vec<Tensor> = outs.iter().map(|o| pick(o).shallow_clone()).collect();
+                Tensor::stack(&all, 0).mean_dim(0, false, Kind::Float)
+            };
+            Points {
+                track: mean(|o| &o.track_va),
+                segments: mean(|o| &o.seg_va),
+            }
         })
     }
 
