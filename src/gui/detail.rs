@@ -118,22 +118,11 @@ impl State {
                         let q = mood.quadrant;
                         let summary = row![
                             widgets::badge(Some(&mood)),
-                            text(if mood.is_uncertain() {
-                                let r = mood.runner_up();
-                                format!(
-                                    "{q} {}: uncertain ({:.0} %; or {r} {}, {:.0} %)",
-                                    q.description(),
-                                    100.0 * mood.confidence(),
-                                    r.label(),
-                                    100.0 * mood.probs[r.index()]
-                                )
-                            } else {
-                                format!(
-                                    "{q} {} ({:.0} %)",
-                                    q.description(),
-                                    100.0 * mood.confidence()
-                                )
-                            })
+                            text(format!(
+                                "{q} {} ({:.0} %)",
+                                q.description(),
+                                100.0 * mood.confidence()
+                            ))
                             .size(theme::TEXT_BODY),
                             space::horizontal(),
                             text(format!(
@@ -145,6 +134,23 @@ impl State {
                         ]
                         .spacing(theme::SPACE_S)
                         .align_y(alignment::Vertical::Center);
+                        // On its own line, so the numbers above keep their room.
+                        let summary = if mood.is_uncertain() {
+                            let r = mood.runner_up();
+                            column![
+                                summary,
+                                text(format!(
+                                    "Uncertain: the point lies near an axis; or {r} {} ({:.0} %)",
+                                    r.label(),
+                                    100.0 * mood.probs[r.index()]
+                                ))
+                                .size(theme::TEXT_SMALL)
+                                .style(muted_text),
+                            ]
+                            .spacing(4)
+                        } else {
+                            column![summary]
+                        };
                         body = body.push(summary);
                         if let Some(h) = &d.spectrogram {
                             body =
