@@ -1,7 +1,9 @@
 //! Valence: a desktop music player that knows how music feels.
 //!
 //! Laid out the way data flows: `library` (scan, tags, store) -> `audio` (decode, resample,
-//! playback) -> `features` -> `model` (networks) -> `analysis` (the background engine); `cli` is the command-line edge.
+//! playback) -> `features` -> `model` (networks, inference) -> `analysis` (the background
+//! engine); `train` (data sets, folds, metrics, training) sits beside `model`; `mood` is the
+//! one emotion vocabulary; `gui` and `cli` are the edges.
 
 pub mod analysis;
 pub mod audio;
@@ -11,3 +13,4 @@ pub mod gui;
 pub mod library;
 pub mod model;
 pub mod mood;
+pub mod train;

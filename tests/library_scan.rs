@@ -54,13 +54,13 @@ fn tags_of_every_format_are_read() {
             .split('.')
             .next()
             .unwrap();
-        assert_eq!(t.title.as_deref(), Some(label), "{name}");
-        assert_eq!(t.artist.as_deref(), Some("Synth Ensemble"), "{name}");
-        assert_eq!(t.album.as_deref(), Some("Test Tones"), "{name}");
-        assert_eq!(t.genre.as_deref(), Some("Ambient"), "{name}");
-        assert_eq!(t.track_no, Some(7), "{name}");
-        assert_eq!(t.year, Some(2024), "{name}");
-        let d = t.duration_secs.unwrap_or(0.0);
+        assert_eq!(t.tags.title.as_deref(), Some(label), "{name}");
+        assert_eq!(t.tags.artist.as_deref(), Some("Synth Ensemble"), "{name}");
+        assert_eq!(t.tags.album.as_deref(), Some("Test Tones"), "{name}");
+        assert_eq!(t.tags.genre.as_deref(), Some("Ambient"), "{name}");
+        assert_eq!(t.tags.track_no, Some(7), "{name}");
+        assert_eq!(t.tags.year, Some(2024), "{name}");
+        let d = t.tags.duration_secs.unwrap_or(0.0);
         assert!((d - 2.0).abs() < 0.1, "{name}: duration {d}");
     }
 }
@@ -78,9 +78,9 @@ fn untagged_file_takes_its_name() {
     let mut lib = Library::open_in_memory().unwrap();
     do_scan(&mut lib, dir.path());
     let t = &lib.tracks().unwrap()[0];
-    assert_eq!(t.title.as_deref(), Some("A Song"));
-    assert_eq!(t.artist.as_deref(), Some("The Band"));
-    assert_eq!(t.track_no, Some(4));
+    assert_eq!(t.tags.title.as_deref(), Some("A Song"));
+    assert_eq!(t.tags.artist.as_deref(), Some("The Band"));
+    assert_eq!(t.tags.track_no, Some(4));
 }
 
 fn set_mtime(p: &Path, secs_ago: u64) {
@@ -129,13 +129,13 @@ fn rescan_after_modify_delete_and_move() {
     let tracks = lib.tracks().unwrap();
     assert_eq!(tracks.len(), 2);
     let a_row = tracks.iter().find(|t| t.path.ends_with("a.flac")).unwrap();
-    assert_eq!(a_row.title.as_deref(), Some("Alpha v2"));
+    assert_eq!(a_row.tags.title.as_deref(), Some("Alpha v2"));
     let moved = lib
         .track_by_path(&b_new.canonicalize().unwrap())
         .unwrap()
         .unwrap();
     assert_eq!(moved.id, b_id, "a moved file keeps its id");
-    assert_eq!(moved.title.as_deref(), Some("Beta"));
+    assert_eq!(moved.tags.title.as_deref(), Some("Beta"));
 }
 
 #[test]

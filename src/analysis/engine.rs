@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tch::Device;
 
-use super::prepare::{PatchPlan, Prepared, Preparer};
+use super::prepare::{PatchPlan, PrepareError, Prepared, Preparer};
 use super::route::{run_musicnn, segment_features, NetRows};
 use crate::features::musicnn_input::{N_MELS, PATCH_FRAMES};
 use crate::features::FEATURES_VERSION;
@@ -48,8 +48,38 @@ pub enum EngineError {
     Emotion(#[from] EmotionError),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("analysis worker failed: {0}")]
-    Worker(String),
+    #[error("cannot start an analysis worker thread: {0}")]
+    Spawn(#[source] Arc<std::io::Error>),
+    #[error("an analysis worker panicked: {0}")]
+    WorkerPanicked(String),
+}
+
+/// Why one track could not be analysed: stored with the track and shown to the user (by
+/// its `Display` text); the run goes on.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TrackError {
+    /// Decoding or feature extraction failed (a corrupt, truncated or odd file).
+    #[error(transparent)]
+    Prepare(#[from] PrepareError),
+    /// musicnn failed on the track's patches.
+    #[error("network failed: {0}")]
+    Network(String),
+    #[error(transparent)]
+    Emotion(#[from] EmotionError),
+    #[error("the file holds no audio")]
+    NoAudio,
+    /// A panic caught in a worker (a bug, or a file that trips one); `stage` says where.
+    #[error("internal error {stage}: {message}")]
+    Panicked {
+        stage: &'static str,
+        message: String,
+    },
+}
+
+impl Serialize for TrackError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
 }
 
 /// How the engine runs.
@@ -61,8 +91,8 @@ pub struct EngineOptions {
     /// Analyse one 3-s patch in `stride` (see [`PatchPlan`]).
     pub stride: usize,
     /// Patches per network call; tracks are gathered across until a call is full.
-    /// Default: 2 on the CPU (fastest per patch there: 46 ms vs 52 ms at 1 and 60 ms at 4),
-    /// 128 on CUDA.
+    /// Default: 1 on the CPU (small calls keep the activations in cache: ~46 ms per patch per
+    /// core, 60 ms at 4; see the README's throughput notes), 128 on CUDA.
     pub batch: Option<usize>,
     /// Nice value for the worker threads (0 keeps the caller's priority).
     pub nice: i32,
@@ -108,16 +138,16 @@ impl Control {
 }
 
 /// The outcome of one track, as reported in progress.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct TrackOutcome {
     pub id: i64,
     pub path: PathBuf,
     /// The track's quadrant, or why the track could not be analysed.
-    pub result: Result<crate::mood::Quadrant, String>,
+    pub result: Result<crate::mood::Quadrant, TrackError>,
 }
 
 /// Where a run stands; sent after every stored track and a few times a second.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Progress {
     /// Tracks this run set out to analyse.
     pub total: usize,
@@ -222,8 +252,8 @@ pub fn default_version() -> Result<AnalysisVersion, EngineError> {
     Ok(version_for(model, DEFAULT_STRIDE))
 }
 
-type Job = (PendingTrack, Result<Prepared, String>);
-type Done = (PendingTrack, Result<AnalysisData, String>, f64);
+type Job = (PendingTrack, Result<Prepared, TrackError>);
+type Done = (PendingTrack, Result<AnalysisData, TrackError>, f64);
 
 impl Engine {
     /// Loads the shipped models (see `model::assets`).
@@ -323,7 +353,7 @@ impl Engine {
                 std::thread::Builder::new()
                     .name(format!("valence-features-{w}"))
                     .spawn(move || feature_worker(queue, tx, control, times, plan, nice))
-                    .map_err(|e| EngineError::Worker(e.to_string()))?,
+                    .map_err(|e| EngineError::Spawn(Arc::new(e)))?,
             );
         }
         drop(prep_tx);
@@ -346,7 +376,7 @@ impl Engine {
                 std::thread::Builder::new()
                     .name(format!("valence-network-{w}"))
                     .spawn(move || net_worker(ctx, rx, tx, control, times, patches_run))
-                    .map_err(|e| EngineError::Worker(e.to_string()))?,
+                    .map_err(|e| EngineError::Spawn(Arc::new(e)))?,
             );
         }
         drop(done_tx);
@@ -354,15 +384,20 @@ impl Engine {
         // The writer: this thread, one transaction per track.
         let mut db_s = 0.0;
         let mut store_err = None;
+        let mut worker_panic: Option<String> = None;
         let mut last_tick = Instant::now();
         loop {
             match done_rx.recv_timeout(Duration::from_millis(250)) {
                 Ok((track, outcome, secs)) => {
                     let t = super::thread_cpu_secs();
+                    let reason = outcome.as_ref().err().map(ToString::to_string);
                     let stored = lib.store_analysis(
                         &track,
                         &self.version,
-                        outcome.as_ref().map_err(|e| e.as_str()),
+                        match (&outcome, &reason) {
+                            (Ok(d), _) => Ok(d),
+                            (Err(_), r) => Err(r.as_deref().unwrap_or_default()),
+                        },
                     );
                     db_s += super::thread_cpu_secs() - t;
                     if let Err(e) = stored {
@@ -404,21 +439,23 @@ impl Engine {
         drop(done_rx);
         for h in handles {
             // Workers catch per-track panics; a panic here is a bug in the plumbing.
-            if h.join().is_err() && store_err.is_none() {
-                store_err = Some(StoreError::Sql("an analysis worker panicked".into()));
+            if let Err(p) = h.join() {
+                worker_panic.get_or_insert(panic_text(p));
             }
         }
         if let Some(e) = store_err {
             return Err(e.into());
+        }
+        if let Some(p) = worker_panic {
+            return Err(EngineError::WorkerPanicked(p));
         }
         prog.elapsed_secs = started.elapsed().as_secs_f64();
         prog.finished = true;
         prog.last = None;
         prog.paused = false;
         progress(&prog);
-        let mut stages = *times
-            .lock()
-            .map_err(|e| EngineError::Worker(e.to_string()))?;
+        // A poisoned lock only means a worker panicked mid-update: the times are still usable.
+        let mut stages = *times.lock().unwrap_or_else(|e| e.into_inner());
         stages.database = db_s;
         Ok(Summary {
             progress: prog,
@@ -468,7 +505,7 @@ fn feature_worker(
         Err(e) => {
             // Cannot happen with valid constants; report on every track rather than hang.
             while let Some(t) = queue.lock().ok().and_then(|mut q| q.pop_front()) {
-                if tx.send((t, Err(e.to_string()))).is_err() {
+                if tx.send((t, Err(TrackError::from(e.clone())))).is_err() {
                     return;
                 }
             }
@@ -496,17 +533,17 @@ fn feature_worker(
                 }
                 Ok(p)
             }
-            Ok(Err(super::prepare::PrepareError::Cancelled)) => return,
-            Ok(Err(e)) => Err(e.to_string()),
+            Ok(Err(PrepareError::Cancelled)) => return,
+            Ok(Err(e)) => Err(TrackError::from(e)),
             Err(p) => {
                 // A panic may leave the FFT state odd: start afresh.
                 if let Ok(p2) = Preparer::new() {
                     prep = p2;
                 }
-                Err(format!(
-                    "internal error while reading audio: {}",
-                    panic_text(p)
-                ))
+                Err(TrackError::Panicked {
+                    stage: "while reading audio",
+                    message: panic_text(p),
+                })
             }
         };
         if tx.send((track, out)).is_err() {
@@ -564,8 +601,11 @@ fn net_worker(
         let results = match out {
             Ok(r) => r,
             Err(p) => {
-                let msg = format!("internal error in the network: {}", panic_text(p));
-                group.iter().map(|_| Err(msg.clone())).collect()
+                let e = TrackError::Panicked {
+                    stage: "in the network",
+                    message: panic_text(p),
+                };
+                group.iter().map(|_| Err(e.clone())).collect()
             }
         };
         if let Ok(mut t) = times.lock() {
@@ -582,7 +622,7 @@ fn net_worker(
 }
 
 struct GroupResult {
-    items: Vec<Result<AnalysisData, String>>,
+    items: Vec<Result<AnalysisData, TrackError>>,
     network_s: f64,
     emotion_s: f64,
 }
@@ -596,8 +636,8 @@ impl GroupResult {
     }
 }
 
-impl FromIterator<Result<AnalysisData, String>> for GroupResult {
-    fn from_iter<I: IntoIterator<Item = Result<AnalysisData, String>>>(it: I) -> Self {
+impl FromIterator<Result<AnalysisData, TrackError>> for GroupResult {
+    fn from_iter<I: IntoIterator<Item = Result<AnalysisData, TrackError>>>(it: I) -> Self {
         Self {
             items: it.into_iter().collect(),
             network_s: 0.0,
@@ -617,14 +657,13 @@ fn run_group(ctx: &NetCtx, group: &[(PendingTrack, Prepared)]) -> GroupResult {
     }
     // Tracks are gathered across, then run in chunks of `batch` patches.
     let with_mid = ctx.models.emotion.cfg.features.needs_mid();
-    let net =
-        run_musicnn(&ctx.models.musicnn, &flat, ctx.batch, with_mid).map_err(|e| e.to_string());
+    let net = run_musicnn(&ctx.models.musicnn, &flat, ctx.batch, with_mid);
     let network_s = super::thread_cpu_secs() - t;
     let t = super::thread_cpu_secs();
     let items = match net {
         Err(e) => group
             .iter()
-            .map(|_| Err(format!("network failed: {e}")))
+            .map(|_| Err(TrackError::Network(e.to_string())))
             .collect(),
         Ok(mut rows) => group
             .iter()
@@ -639,13 +678,13 @@ fn run_group(ctx: &NetCtx, group: &[(PendingTrack, Prepared)]) -> GroupResult {
 }
 
 /// Emotion model on one track's analysed patches, and the record to store.
-fn finish_track(ctx: &NetCtx, p: &Prepared, rows: NetRows) -> Result<AnalysisData, String> {
+fn finish_track(ctx: &NetCtx, p: &Prepared, rows: NetRows) -> Result<AnalysisData, TrackError> {
     if p.duration_s <= 0.0 || rows.tags.is_empty() {
-        return Err("the file holds no audio".into());
+        return Err(TrackError::NoAudio);
     }
     let f = segment_features(p, rows);
     let tags = &f.tags;
-    let e = ctx.models.emotion.predict(&f).map_err(|e| e.to_string())?;
+    let e = ctx.models.emotion.predict(&f)?;
     let timeline = timeline(&p.patch_index, ctx.plan, p.duration_s, &e.segments);
     let mut mean_tags = [0f32; N_TAGS];
     for t in tags {

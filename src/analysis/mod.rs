@@ -12,7 +12,7 @@ pub mod sanity;
 
 pub use engine::{
     default_version, timeline, version_for, Control, Engine, EngineError, EngineOptions, Progress,
-    StageTimes, Summary, TrackOutcome, DEFAULT_STRIDE, PIPELINE_VERSION, TOP_TAGS,
+    StageTimes, Summary, TrackError, TrackOutcome, DEFAULT_STRIDE, PIPELINE_VERSION, TOP_TAGS,
 };
 pub use prepare::{PatchPlan, PrepareError, Prepared, Preparer};
 

@@ -96,6 +96,7 @@ pub fn segment_features(p: &Prepared, net: NetRows) -> SegmentFeatures {
         emb: net.emb,
         tags: net.tags,
         mid: net.mid,
+        mtt: Vec::new(),
         desc: p.desc.iter().map(|d| d.to_vec()).collect(),
         segment_secs: SEGMENT_SECS,
         duration_secs: p.duration_s,

@@ -159,9 +159,9 @@ pub fn run_show(
     writeln!(
         out,
         "  {} - {} ({})",
-        t.artist.as_deref().unwrap_or("Unknown artist"),
-        t.title.as_deref().unwrap_or("Untitled"),
-        t.album.as_deref().unwrap_or("")
+        t.tags.artist.as_deref().unwrap_or("Unknown artist"),
+        t.tags.title.as_deref().unwrap_or("Untitled"),
+        t.tags.album.as_deref().unwrap_or("")
     )?;
     if let Some(e) = &t.error {
         writeln!(out, "  not playable: {e}")?;

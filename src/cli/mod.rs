@@ -119,6 +119,9 @@ pub enum Command {
         /// Weight of the logistic loss on the quadrant's signs.
         #[arg(long, default_value_t = 0.5)]
         sign_loss: f64,
+        /// Weight of seed 002's improved center loss (0: off).
+        #[arg(long, default_value_t = 0.0)]
+        center_loss: f64,
         #[arg(long, default_value_t = 0.3)]
         dropout: f64,
         #[arg(long, default_value_t = 7)]
@@ -232,6 +235,7 @@ pub fn run(cli: Cli) -> Result<()> {
             confidence_weight,
             mixup,
             sign_loss,
+            center_loss,
             dropout,
             seed,
             ablation,
@@ -239,7 +243,7 @@ pub fn run(cli: Cli) -> Result<()> {
             out: out_dir,
             device,
         } => {
-            let opts = crate::model::train::TrainOptions {
+            let opts = crate::train::TrainOptions {
                 arch,
                 features,
                 hidden,
@@ -249,14 +253,22 @@ pub fn run(cli: Cli) -> Result<()> {
                 confidence_weight,
                 mixup,
                 sign_loss,
+                center_loss,
                 dropout,
                 seed,
                 ..Default::default()
             };
             let command = std::env::args().collect::<Vec<_>>().join(" ");
-            train::run_train(
-                &manifest, opts, folds, ablation, &strides, &out_dir, device, &command,
-            )?;
+            train::run_train(train::TrainRun {
+                manifest: &manifest,
+                opts,
+                folds,
+                ablation,
+                strides: &strides,
+                out_dir: &out_dir,
+                device,
+                command: &command,
+            })?;
         }
         Command::Evaluate {
             model,
@@ -514,9 +526,9 @@ fn list_line(t: &TrackRow) -> String {
     format!(
         "{:>6}  {:<24.24}  {:<32.32}  {:<24.24}  {:>6}",
         t.id,
-        t.artist.as_deref().unwrap_or("Unknown artist"),
-        t.title.as_deref().unwrap_or("Untitled"),
-        t.album.as_deref().unwrap_or(""),
-        fmt_duration(t.duration_secs)
+        t.tags.artist.as_deref().unwrap_or("Unknown artist"),
+        t.tags.title.as_deref().unwrap_or("Untitled"),
+        t.tags.album.as_deref().unwrap_or(""),
+        fmt_duration(t.tags.duration_secs)
     )
 }

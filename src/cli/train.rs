@@ -16,18 +16,19 @@ use crate::library::{scan, Library, ScanOptions};
 use crate::model::assets::find_asset;
 use crate::model::device::{resolve, DeviceChoice};
 use crate::model::emotion::EMOTION_ASSET_DIR;
-use crate::model::manifest::{read_manifest, Manifest};
-use crate::model::metrics::{
+use crate::model::musicnn::Musicnn;
+use crate::model::segments::FeatureSet;
+use crate::model::tagger::MUSICNN_ASSET;
+use crate::mood::{argmax, Quadrant};
+use crate::train::cache::{weights_key, SegmentCache};
+use crate::train::manifest::{read_manifest, Manifest};
+use crate::train::metrics::{
     ece_noise_floor, reliability, summarize, summarize_regression, Confusion, FoldMetrics, MeanSd,
     RegressionMetrics,
 };
-use crate::model::musicnn::Musicnn;
-use crate::model::segments::{fnv1a, FeatureSet, SegmentCache, SegmentError};
-use crate::model::tagger::MUSICNN_ASSET;
-use crate::model::train::{
+use crate::train::{
     load_dataset, nested_cv, train_ensemble, Dataset, NestedResult, Scored, TrainOptions,
 };
-use crate::mood::{argmax, Quadrant};
 
 fn read_checked_manifest(path: &Path) -> Result<Manifest> {
     let m = read_manifest(path, true)?;
@@ -41,12 +42,22 @@ fn read_checked_manifest(path: &Path) -> Result<Manifest> {
 }
 
 /// Every manifest row's segment features, through the analyser's route (every patch), cached.
-fn dataset(m: &Manifest, device: tch::Device) -> Result<Dataset> {
-    let path = find_asset(MUSICNN_ASSET)?;
-    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-    let key = format!("{:08x}", fnv1a(&bytes) as u32);
-    let net = Musicnn::load(&path, device)?;
-    let cache = SegmentCache::new(SegmentCache::default_dir(), key);
+/// `with_mtt` adds the MTT_musicnn view (`assets/models/mtt_musicnn.safetensors`).
+fn dataset(m: &Manifest, device: tch::Device, with_mtt: bool) -> Result<Dataset> {
+    let load = |asset: &str| -> Result<(Musicnn, SegmentCache)> {
+        let path = find_asset(asset)?;
+        let net = Musicnn::load(&path, device)?;
+        Ok((
+            net,
+            SegmentCache::new(SegmentCache::default_dir(), weights_key(&path)?),
+        ))
+    };
+    let (net, cache) = load(MUSICNN_ASSET)?;
+    let mtt = if with_mtt {
+        Some(load(MTT_ASSET)?)
+    } else {
+        None
+    };
     let mut preparer = Preparer::new()?;
     let batch = if device == tch::Device::Cpu { 1 } else { 64 };
     let bar = ProgressBar::new(m.rows.len() as u64);
@@ -57,12 +68,52 @@ fn dataset(m: &Manifest, device: tch::Device) -> Result<Dataset> {
     bar.set_message("extracting segments");
     let (ds, bad) = load_dataset(
         m,
-        |p| {
-            cache.get_or_extract(p, |p| {
-                // Cached with the mid-end features, so every feature set can be trained.
-                extract_segments(&mut preparer, p, &net, PatchPlan::new(1), batch, true)
-                    .map_err(|e| SegmentError::Io(p.display().to_string(), e.to_string()))
-            })
+        |p| -> Result<_> {
+            // Cached with the mid-end features, so every feature set can be trained.
+            let mut f = cache.get_or_extract(
+                p,
+                |f| !f.desc.is_empty() && !f.mid.is_empty(),
+                |p| -> Result<_> {
+                    Ok(extract_segments(
+                        &mut preparer,
+                        p,
+                        &net,
+                        PatchPlan::new(1),
+                        batch,
+                        true,
+                    )?)
+                },
+            )?;
+            if let Some((mnet, mcache)) = &mtt {
+                let g = mcache.get_or_extract(
+                    p,
+                    |g| !g.emb.is_empty(),
+                    |p| -> Result<_> {
+                        Ok(extract_segments(
+                            &mut preparer,
+                            p,
+                            mnet,
+                            PatchPlan::new(1),
+                            batch,
+                            false,
+                        )?)
+                    },
+                )?;
+                anyhow::ensure!(
+                    g.emb.len() == f.emb.len(),
+                    "the two musicnn views disagree on the segment count"
+                );
+                f.mtt = g
+                    .emb
+                    .into_iter()
+                    .zip(g.tags)
+                    .map(|(mut e, t)| {
+                        e.extend(t);
+                        e
+                    })
+                    .collect();
+            }
+            Ok(f)
         },
         |i, _| bar.set_position(i as u64),
     );
@@ -73,6 +124,9 @@ fn dataset(m: &Manifest, device: tch::Device) -> Result<Dataset> {
     anyhow::ensure!(!ds.is_empty(), "no usable rows in the manifest");
     Ok(ds)
 }
+
+/// The MTT_musicnn weights (the second pretrained view; converted by `tools/musicnn`).
+const MTT_ASSET: &str = "models/mtt_musicnn.safetensors";
 
 /// The levers measured by `--ablation`, each a full nested CV, and the candidates the
 /// protocol chooses among inside each fold.
@@ -96,12 +150,23 @@ fn ablation_variants(base: &TrainOptions) -> Vec<TrainOptions> {
         },
         ..base.clone()
     });
+    // The second pretrained view, where its converted weights are installed.
+    if base.features != FeatureSet::AllMtt && find_asset(MTT_ASSET).is_ok() {
+        v.push(TrainOptions {
+            features: FeatureSet::AllMtt,
+            ..base.clone()
+        });
+    }
     v.push(TrainOptions {
         confidence_weight: !base.confidence_weight,
         ..base.clone()
     });
     v.push(TrainOptions {
         mixup: if base.mixup > 0.0 { 0.0 } else { 0.4 },
+        ..base.clone()
+    });
+    v.push(TrainOptions {
+        center_loss: if base.center_loss > 0.0 { 0.0 } else { 0.1 },
         ..base.clone()
     });
     v
@@ -273,32 +338,47 @@ fn reliability_png(conf: &[(f64, bool)], path: &Path) -> Result<()> {
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-pub fn run_train(
-    manifest: &Path,
-    opts: TrainOptions,
-    folds: usize,
-    ablation: bool,
-    strides: &[usize],
-    out_dir: &Path,
-    device: DeviceChoice,
-    command: &str,
-) -> Result<()> {
+/// What `valence train` was asked to do.
+pub struct TrainRun<'a> {
+    pub manifest: &'a Path,
+    pub opts: TrainOptions,
+    /// Outer folds (0: no cross-validation, only the shipped-style model).
+    pub folds: usize,
+    pub ablation: bool,
+    pub strides: &'a [usize],
+    pub out_dir: &'a Path,
+    pub device: DeviceChoice,
+    /// The command line, for the report.
+    pub command: &'a str,
+}
+
+pub fn run_train(run: TrainRun) -> Result<()> {
+    let TrainRun {
+        manifest,
+        opts,
+        folds,
+        ablation,
+        strides,
+        out_dir,
+        device,
+        command,
+    } = run;
     let device = resolve(device)?;
     let started = Instant::now();
     let m = read_checked_manifest(manifest)?;
-    let ds = dataset(&m, device)?;
+    let candidates = if ablation {
+        ablation_variants(&opts)
+    } else {
+        vec![opts.clone()]
+    };
+    let with_mtt = candidates.iter().any(|c| c.features.needs_mtt());
+    let ds = dataset(&m, device, with_mtt)?;
     eprintln!(
         "{} tracks; features in {:.0} s",
         ds.len(),
         started.elapsed().as_secs_f64()
     );
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
-    let candidates = if ablation {
-        ablation_variants(&opts)
-    } else {
-        vec![opts.clone()]
-    };
     let log = |s: &str| eprintln!("  {s}");
     if folds >= 2 {
         let t0 = Instant::now();
@@ -324,7 +404,7 @@ pub fn run_train(
     // The shipped model: the same procedure on every row (the variant with the best
     // out-of-fold score when there are several).
     let all: Vec<usize> = (0..ds.len()).collect();
-    let mut best: Option<crate::model::train::Ensemble> = None;
+    let mut best: Option<crate::train::Ensemble> = None;
     for c in &candidates {
         let e = train_ensemble(&ds, &all, c, device, opts.seed)?;
         eprintln!("  final {}: OOF score {:.3}", c.name(), e.oof_score);

@@ -87,8 +87,6 @@ pub struct App {
     last_reload: Option<Instant>,
 }
 
-// Messages are a handful per second; boxing the big ones would buy nothing measurable.
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Message {
     Loaded(Result<LibraryData, String>),

@@ -214,8 +214,7 @@ impl Library {
                 )?;
             }
             Ok(d) => {
-                let tags = serde_json::to_string(&d.top_tags)
-                    .map_err(|e| StoreError::Sql(e.to_string()))?;
+                let tags = serde_json::to_string(&d.top_tags)?;
                 tx.execute(
                     "INSERT INTO analysis (track_id, status, features_version, model_version,
                         source_size, source_mtime_ns, analysed_at, quadrant, p1, p2, p3, p4,

@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
+use std::hash::Hasher;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -85,21 +86,15 @@ fn fingerprint(path: &Path, size: u64) -> Option<i64> {
     let mut f = File::open(path).ok()?;
     let mut buf = vec![0u8; SPAN.min(size) as usize];
     f.read_exact(&mut buf).ok()?;
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |bytes: &[u8]| {
-        for b in bytes {
-            h ^= *b as u64;
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    };
-    eat(&buf);
+    let mut h = fnv::FnvHasher::default();
+    h.write(&buf);
     if size > SPAN {
         f.seek(SeekFrom::Start(size.saturating_sub(SPAN))).ok()?;
         f.read_exact(&mut buf).ok()?;
-        eat(&buf);
+        h.write(&buf);
     }
-    eat(&size.to_le_bytes());
-    Some(h as i64)
+    h.write(&size.to_le_bytes());
+    Some(h.finish() as i64)
 }
 
 fn inspect(found: &Found) -> FileRecord {
@@ -294,4 +289,22 @@ pub fn scan(
     lib.delete_tracks(&deletes)?;
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fingerprints are stored in the database: they must stay FNV-1a of the head, the tail
+    /// and the size, whatever computes them (value computed independently in Python).
+    #[test]
+    fn fingerprints_are_stable_fnv1a() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("a.bin");
+        std::fs::write(&path, b"valence fingerprint").expect("write");
+        assert_eq!(
+            fingerprint(&path, 19),
+            Some(0xa074_6898_98a4_a7d4_u64 as i64)
+        );
+    }
 }

@@ -3,6 +3,7 @@
 
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -79,23 +80,37 @@ const MIGRATIONS: &[&str] = &[
 /// Schema version this build writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
+/// Library errors, by meaning. Sources are kept (in `Arc`s, so the error stays `Clone` for
+/// the window's messages).
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
-    Sql(String),
+    Sql(#[source] Arc<rusqlite::Error>),
+    #[error("cannot encode a stored value: {0}")]
+    Json(#[source] Arc<serde_json::Error>),
     #[error("database {path} has schema version {found}, newer than this Valence ({supported}); upgrade Valence")]
     TooNew {
         path: String,
         found: u32,
         supported: u32,
     },
-    #[error("cannot create database folder {0}: {1}")]
-    Folder(String, String),
+    #[error("cannot create database folder {}: {source}", path.display())]
+    Folder {
+        path: PathBuf,
+        #[source]
+        source: Arc<std::io::Error>,
+    },
 }
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
-        StoreError::Sql(e.to_string())
+        StoreError::Sql(Arc::new(e))
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError::Json(Arc::new(e))
     }
 }
 
@@ -143,15 +158,9 @@ pub struct TrackRow {
     pub path: PathBuf,
     pub status: FileStatus,
     pub error: Option<String>,
-    pub title: Option<String>,
-    pub artist: Option<String>,
-    pub album: Option<String>,
-    pub album_artist: Option<String>,
-    pub track_no: Option<u32>,
-    pub year: Option<i32>,
-    pub genre: Option<String>,
-    pub duration_secs: Option<f64>,
-    pub codec: Option<String>,
+    /// What the scan read from the file (all empty for a file that could not be read).
+    #[serde(flatten)]
+    pub tags: TrackTags,
     pub size: u64,
 }
 
@@ -209,8 +218,10 @@ impl Library {
     /// Opens (creating if needed) and migrates the database at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| StoreError::Folder(dir.display().to_string(), e.to_string()))?;
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Folder {
+                path: dir.to_path_buf(),
+                source: Arc::new(e),
+            })?;
         }
         let conn = Connection::open(path)?;
         Self::init(conn, path.to_path_buf())
@@ -336,7 +347,7 @@ impl Library {
     fn query_rows(&self, tail: &str) -> Result<Vec<TrackRow>, StoreError> {
         let sql = format!(
             "SELECT id, path, status, error, title, artist, album, album_artist, track_no, year, \
-             genre, duration_s, codec, size FROM tracks {tail}"
+             genre, duration_s, codec, sample_rate, channels, size FROM tracks {tail}"
         );
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map([], |r| {
@@ -345,16 +356,20 @@ impl Library {
                 path: bytes_path(r.get(1)?),
                 status: FileStatus::parse(&r.get::<_, String>(2)?),
                 error: r.get(3)?,
-                title: r.get(4)?,
-                artist: r.get(5)?,
-                album: r.get(6)?,
-                album_artist: r.get(7)?,
-                track_no: r.get(8)?,
-                year: r.get(9)?,
-                genre: r.get(10)?,
-                duration_secs: r.get(11)?,
-                codec: r.get(12)?,
-                size: r.get::<_, i64>(13)? as u64,
+                tags: TrackTags {
+                    title: r.get(4)?,
+                    artist: r.get(5)?,
+                    album: r.get(6)?,
+                    album_artist: r.get(7)?,
+                    track_no: r.get(8)?,
+                    year: r.get(9)?,
+                    genre: r.get(10)?,
+                    duration_secs: r.get(11)?,
+                    codec: r.get(12)?,
+                    sample_rate: r.get(13)?,
+                    channels: r.get(14)?,
+                },
+                size: r.get::<_, i64>(15)? as u64,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -9,7 +9,7 @@ use symphonia::core::meta::{MetadataRevision, StandardTag};
 use crate::audio::{audio_params, probe, sym_err, track_info, AudioError};
 
 /// What we know about a file before analysing it.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TrackTags {
     pub title: Option<String>,
     pub artist: Option<String>,
@@ -59,8 +59,12 @@ fn is_wav(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("wav"))
 }
 
-/// symphonia 0.6.1's WAV reader parses LIST/INFO but drops the result, so WAV tags are read
-/// here: walk the RIFF chunks (headers only, skipping the audio data) and map the INFO keys.
+/// symphonia 0.6.1's WAV reader parses LIST/INFO but drops the result: in
+/// symphonia-format-riff 0.6.1, `WavReader::try_new` (src/wave/mod.rs) pushes each INFO chunk
+/// into a local `MetadataLog` (line 136), then builds the reader with
+/// `metadata: opts.external_data.metadata.unwrap_or_default()` (line 173), so `metadata()`
+/// never shows them. WAV tags are therefore read here: walk the RIFF chunks (headers only,
+/// skipping the audio data) and map the INFO keys. Drop this when symphonia keeps them.
 fn apply_riff_info(tags: &mut TrackTags, path: &Path) {
     use std::io::{Read, Seek, SeekFrom};
     let Ok(mut f) = std::fs::File::open(path) else {

@@ -80,6 +80,8 @@ impl From<tch::TchError> for EmotionError {
 pub struct Outputs {
     pub track_va: Tensor,
     pub seg_va: Tensor,
+    /// (B, H) the pooled track representation the track point is read from.
+    pub track_repr: Tensor,
 }
 
 pub struct EmotionNet {
@@ -206,6 +208,7 @@ impl EmotionNet {
         Outputs {
             track_va: self.va.forward(&pooled).tanh(),
             seg_va,
+            track_repr: pooled,
         }
     }
 }
@@ -308,6 +311,7 @@ impl EmotionModel {
         }
         if self.cfg.features.needs_descriptor() && f.desc.len() < t
             || self.cfg.features.needs_mid() && f.mid.len() < t
+            || self.cfg.features.needs_mtt() && f.mtt.len() < t
             || f.tags.len() < t
             || f.emb
                 .iter()

@@ -1,13 +1,9 @@
-//! Neural networks: device selection now; musicnn and the emotion model as they land.
+//! The networks and inference: musicnn (the pretrained tagger), the emotion model, their
+//! inputs (`segments`), devices and asset lookup. Training and evaluation live in `train/`.
 
 pub mod assets;
-pub mod baseline;
 pub mod device;
 pub mod emotion;
-pub mod folds;
-pub mod manifest;
-pub mod metrics;
 pub mod musicnn;
 pub mod segments;
 pub mod tagger;
-pub mod train;

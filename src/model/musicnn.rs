@@ -34,7 +34,6 @@
 //! ```
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::path::Path;
 
 use tch::{Device, Kind, TchError, Tensor};
@@ -49,6 +48,9 @@ pub const N_TAGS: usize = 50;
 pub const EMBEDDING_DIM: usize = 200;
 /// Width of [`MusicnnOutput::pooled`].
 pub const POOLED_DIM: usize = 1506;
+/// Per patch: the taggram row and the embedding ([`Musicnn::run_patches`]).
+pub type PatchOutputs = (Vec<[f32; N_TAGS]>, Vec<[f32; EMBEDDING_DIM]>);
+
 /// Patches per forward pass in [`Musicnn::run_patches`] (bounds peak memory:
 /// the timbral feature maps take ~9 MB per patch).
 pub const RUN_BATCH: usize = 32;
@@ -57,8 +59,6 @@ pub const RUN_BATCH: usize = 32;
 const BN_EPSILON: f64 = 1e-3;
 /// The `format` metadata value written by the converter.
 const FORMAT: &str = "valence-musicnn-v1";
-/// Upper bound for a sane safetensors header.
-const MAX_HEADER_BYTES: u64 = 16 << 20;
 
 /// Errors from loading or running the model.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -202,43 +202,25 @@ pub struct Musicnn {
     output: Conv,
 }
 
-/// Reads and validates the safetensors header; returns the tag names.
+/// Reads and validates the safetensors header (the `safetensors` crate checks the length,
+/// the JSON and every tensor's offsets against the file); returns the tag names.
 fn read_header(path: &Path) -> Result<Vec<String>, MusicnnError> {
     let p = path.display().to_string();
     let corrupt = |reason: String| MusicnnError::Corrupt {
         path: p.clone(),
         reason,
     };
-    let mut file = std::fs::File::open(path).map_err(|e| MusicnnError::Io {
+    let bytes = std::fs::read(path).map_err(|e| MusicnnError::Io {
         path: p.clone(),
         reason: e.to_string(),
     })?;
-    let file_len = file
-        .metadata()
-        .map_err(|e| MusicnnError::Io {
-            path: p.clone(),
-            reason: e.to_string(),
-        })?
-        .len();
-    let mut len_bytes = [0u8; 8];
-    file.read_exact(&mut len_bytes)
-        .map_err(|e| corrupt(format!("cannot read the header length: {e}")))?;
-    let header_len = u64::from_le_bytes(len_bytes);
-    if header_len > MAX_HEADER_BYTES || header_len > file_len.saturating_sub(8) {
-        return Err(corrupt(format!(
-            "header length {header_len} is impossible for a {file_len}-byte file"
-        )));
-    }
-    let mut header = vec![0u8; header_len as usize];
-    file.read_exact(&mut header)
-        .map_err(|e| corrupt(format!("cannot read the header: {e}")))?;
-    let header: serde_json::Value =
-        serde_json::from_slice(&header).map_err(|e| corrupt(format!("header is not JSON: {e}")))?;
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes)
+        .map_err(|e| corrupt(format!("not a valid safetensors file: {e:?}")))?;
     let meta = header
-        .get("__metadata__")
-        .and_then(|m| m.as_object())
+        .metadata()
+        .as_ref()
         .ok_or_else(|| corrupt("no __metadata__ in the header".into()))?;
-    let format = meta.get("format").and_then(|f| f.as_str()).unwrap_or("");
+    let format = meta.get("format").map(String::as_str).unwrap_or("");
     if format != FORMAT {
         return Err(corrupt(format!(
             "metadata format is `{format}`, expected `{FORMAT}`"
@@ -246,7 +228,6 @@ fn read_header(path: &Path) -> Result<Vec<String>, MusicnnError> {
     }
     let tags_json = meta
         .get("tags")
-        .and_then(|t| t.as_str())
         .ok_or_else(|| corrupt("no `tags` in the metadata".into()))?;
     let tags: Vec<String> = serde_json::from_str(tags_json).map_err(|e| {
         corrupt(format!(
@@ -474,11 +455,7 @@ impl Musicnn {
     /// Convenience wrapper: each patch is `187 * 96` f32 values, `[time][mel]`
     /// row-major. Runs in batches of [`RUN_BATCH`]; returns one taggram row and
     /// one embedding per patch.
-    #[allow(clippy::type_complexity)]
-    pub fn run_patches(
-        &self,
-        patches: &[Vec<f32>],
-    ) -> Result<(Vec<[f32; N_TAGS]>, Vec<[f32; EMBEDDING_DIM]>), MusicnnError> {
+    pub fn run_patches(&self, patches: &[Vec<f32>]) -> Result<PatchOutputs, MusicnnError> {
         let per_patch = N_FRAMES * N_MELS;
         if let Some((i, p)) = patches
             .iter()

@@ -1,19 +1,11 @@
 //! Per-segment inputs of the emotion model: for each ~3-s segment of a track, the
 //! MSD-musicnn 200-d embedding and 50 tag probabilities, and the 66-d seed-000 descriptor.
-//! Extraction is cached on disk, keyed by file content + features version + musicnn weights.
-
-use std::path::{Path, PathBuf};
+//! (Training caches them on disk: `train::cache`.)
 
 use serde::{Deserialize, Serialize};
 
 use super::musicnn::{EMBEDDING_DIM, N_FRAMES, N_TAGS, POOLED_DIM};
-use crate::features::{musicnn_input, DESCRIPTOR_DIM, FEATURES_VERSION};
-
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum SegmentError {
-    #[error("cannot read {0}: {1}")]
-    Io(String, String),
-}
+use crate::features::{musicnn_input, DESCRIPTOR_DIM};
 
 /// Which inputs the emotion model reads per segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -29,6 +21,8 @@ pub enum FeatureSet {
     All,
     /// all + musicnn's pooled mid-end features (1822).
     AllMid,
+    /// all + the MTT_musicnn view's embedding and tags (566).
+    AllMtt,
 }
 
 impl FeatureSet {
@@ -39,16 +33,21 @@ impl FeatureSet {
             FeatureSet::EmbDesc => EMBEDDING_DIM + DESCRIPTOR_DIM,
             FeatureSet::All => EMBEDDING_DIM + N_TAGS + DESCRIPTOR_DIM,
             FeatureSet::AllMid => EMBEDDING_DIM + N_TAGS + DESCRIPTOR_DIM + POOLED_DIM,
+            FeatureSet::AllMtt => 2 * (EMBEDDING_DIM + N_TAGS) + DESCRIPTOR_DIM,
         }
     }
     pub fn needs_descriptor(self) -> bool {
         matches!(
             self,
-            FeatureSet::EmbDesc | FeatureSet::All | FeatureSet::AllMid
+            FeatureSet::EmbDesc | FeatureSet::All | FeatureSet::AllMid | FeatureSet::AllMtt
         )
     }
     pub fn needs_mid(self) -> bool {
         matches!(self, FeatureSet::AllMid)
+    }
+    /// Whether the second pretrained view (MTT_musicnn) is read.
+    pub fn needs_mtt(self) -> bool {
+        matches!(self, FeatureSet::AllMtt)
     }
 }
 
@@ -62,6 +61,9 @@ pub struct SegmentFeatures {
     /// musicnn's pooled mid-end features per segment (empty in caches that predate them).
     #[serde(default)]
     pub mid: Vec<Vec<f32>>,
+    /// The MTT_musicnn view per segment: embedding then tags (empty unless extracted).
+    #[serde(default)]
+    pub mtt: Vec<Vec<f32>>,
     /// Seconds between segment starts.
     pub segment_secs: f64,
     pub duration_secs: f64,
@@ -85,7 +87,7 @@ impl SegmentFeatures {
         let mut r = self.emb[i].clone();
         if matches!(
             set,
-            FeatureSet::EmbTags | FeatureSet::All | FeatureSet::AllMid
+            FeatureSet::EmbTags | FeatureSet::All | FeatureSet::AllMid | FeatureSet::AllMtt
         ) {
             r.extend_from_slice(&self.tags[i]);
         }
@@ -94,6 +96,9 @@ impl SegmentFeatures {
         }
         if set.needs_mid() {
             r.extend_from_slice(&self.mid[i]);
+        }
+        if set.needs_mtt() {
+            r.extend_from_slice(&self.mtt[i]);
         }
         r
     }
@@ -132,83 +137,10 @@ impl SegmentFeatures {
             tags: pick(&self.tags),
             desc: pick(&self.desc),
             mid: pick(&self.mid),
+            mtt: pick(&self.mtt),
             segment_secs: self.segment_secs * stride.max(1) as f64,
             duration_secs: self.duration_secs,
         }
-    }
-}
-
-/// FNV-1a 64 over a whole file: a content key for the cache (a renamed file still hits).
-pub fn content_hash(path: &Path) -> Result<u64, SegmentError> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| SegmentError::Io(path.display().to_string(), e.to_string()))?;
-    Ok(fnv1a(&bytes))
-}
-
-pub fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= *b as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
-}
-
-/// On-disk cache of extracted segment features.
-pub struct SegmentCache {
-    dir: PathBuf,
-    model_key: String,
-}
-
-impl SegmentCache {
-    /// `model_key` identifies the musicnn weights (their hash), so new weights miss the cache.
-    pub fn new(dir: PathBuf, model_key: String) -> Self {
-        Self { dir, model_key }
-    }
-
-    /// `~/.cache/valence/segments` (XDG cache dir).
-    pub fn default_dir() -> PathBuf {
-        directories::ProjectDirs::from("org", "valence", "valence")
-            .map(|d| d.cache_dir().join("segments"))
-            .unwrap_or_else(|| std::env::temp_dir().join("valence-segments"))
-    }
-
-    fn file_for(&self, hash: u64) -> PathBuf {
-        // r3: features from the analyser's route (`analysis::route`), every patch, with the
-        // pooled mid-end features.
-        self.dir.join(format!(
-            "{hash:016x}-f{FEATURES_VERSION}-m{}-r3.json",
-            self.model_key
-        ))
-    }
-
-    /// Cached features of `path`, computed by `extract` (and stored) on a miss.
-    pub fn get_or_extract<E: From<SegmentError>>(
-        &self,
-        path: &Path,
-        extract: impl FnOnce(&Path) -> Result<SegmentFeatures, E>,
-    ) -> Result<SegmentFeatures, E> {
-        let hash = content_hash(path)?;
-        let file = self.file_for(hash);
-        if let Ok(bytes) = std::fs::read(&file) {
-            if let Ok(f) = serde_json::from_slice::<SegmentFeatures>(&bytes) {
-                if !f.desc.is_empty() && !f.mid.is_empty() {
-                    return Ok(f);
-                }
-            }
-        }
-        let f = extract(path)?;
-        // A failed cache write only costs time later; write atomically so a kill cannot
-        // leave a half file that parses.
-        if std::fs::create_dir_all(&self.dir).is_ok() {
-            let tmp = file.with_extension("tmp");
-            if let Ok(json) = serde_json::to_vec(&f) {
-                if std::fs::write(&tmp, json).is_ok() {
-                    let _ = std::fs::rename(&tmp, &file);
-                }
-            }
-        }
-        Ok(f)
     }
 }
 
@@ -227,6 +159,7 @@ mod tests {
             tags: (0..10).map(|i| vec![i as f32]).collect(),
             desc: vec![],
             mid: vec![],
+            mtt: vec![],
             segment_secs: 3.0,
             duration_secs: 30.0,
         };

@@ -1,5 +1,6 @@
 //! Test fixtures, synthesised by test code: WAV written here, other formats encoded from it
 //! with ffmpeg (installed by `libtorch-setup/setup.sh --with-test-deps`).
+// Each integration test compiles this module and uses only part of it.
 #![allow(dead_code)]
 
 use std::f32::consts::PI;

@@ -7,8 +7,8 @@ use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
 
 use super::folds::grouped_folds;
 use super::metrics::Confusion;
-use super::segments::SegmentFeatures;
-use super::train::{Dataset, Scored, TrainError};
+use super::{Dataset, Scored, TrainError};
+use crate::model::segments::SegmentFeatures;
 use crate::mood::argmax;
 
 /// L2 strengths tried on the inner folds.
@@ -70,7 +70,7 @@ fn fit(
     let lin = nn::linear(vs.root() / "lr", d, 4, Default::default());
     let mut opt = nn::Adam::default()
         .build(&vs, 0.01)
-        .map_err(super::emotion::EmotionError::from)?;
+        .map_err(crate::model::emotion::EmotionError::from)?;
     for _ in 0..STEPS {
         let logits = x.apply(&lin);
         let loss = logits.cross_entropy_for_logits(&y) + lin.ws.square().sum(Kind::Float) * l2;

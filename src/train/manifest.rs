@@ -19,7 +19,7 @@ use std::collections::HashMap;
 
 use std::path::{Path, PathBuf};
 
-pub use crate::mood::Quadrant;
+use crate::mood::Quadrant;
 
 /// One usable manifest row.
 #[derive(Clone, Debug, PartialEq)]

@@ -1,33 +1,21 @@
-//! Training and honest evaluation of the emotion model.
-//!
-//! The model regresses a valence/arousal point (continuous targets from the manifest) and the
-//! quadrant is the point's quadrant (`crate::mood`). Losses per axis: mean squared error and
-//! 1 - CCC against the continuous target, plus a logistic loss on the sign the quadrant label
-//! gives (the point at temperature `TRAIN_TEMP`), on the track and, with a smaller weight, on
-//! every segment (each carries its track's targets).
-//!
-//! Protocol (`nested_cv`):
-//! - outer k-fold cross-validation grouped by artist (no artist on both sides);
-//! - inside each outer training set, an artist-grouped inner k-fold: each inner fold trains one
-//!   ensemble member, early-stopped on its inner validation artists, whose out-of-fold (OOF)
-//!   predictions score the variant and fit the probability temperatures;
-//! - each candidate variant is scored on its OOF predictions; the best one's ensemble predicts
-//!   the outer test fold, which no choice has seen;
-//! - a plain logistic regression on mean+max pooled embedding + descriptor, its L2 strength
-//!   chosen on the same inner folds, is scored on the same outer folds.
-
-use std::path::PathBuf;
+//! Training one emotion model: batches, losses, early stopping, the fold ensemble and its
+//! probability temperatures.
 
 use serde::Serialize;
 use tch::{nn, nn::OptimizerConfig, Device, Kind, Reduction, Tensor};
 
-use super::emotion::{Arch, EmotionConfig, EmotionError, EmotionModel};
+use rand::seq::SliceRandom;
+use rand::Rng as _;
+
+use super::dataset::Dataset;
 use super::folds::{grouped_folds, FoldError};
-use super::manifest::{BadRow, Manifest};
-use super::metrics::{Confusion, FoldMetrics, RegressionMetrics};
-use super::segments::{strided_segments, FeatureSet, SegmentFeatures};
+use super::metrics::ccc;
+use super::metrics::Confusion;
+use super::{seeded, Rng};
 use crate::features::FEATURES_VERSION;
-use crate::mood::{argmax, Calibration, Quadrant};
+use crate::model::emotion::{Arch, EmotionConfig, EmotionError, EmotionModel, EmotionNet};
+use crate::model::segments::{strided_segments, FeatureSet};
+use crate::mood::{Calibration, Quadrant};
 
 /// Model version written with the weights and stored with every analysis result.
 pub const MODEL_VERSION: &str = "emotion-2";
@@ -59,6 +47,8 @@ pub struct TrainOptions {
     pub confidence_weight: bool,
     /// Mixup of pairs of tracks (segment sequences and targets) with this Beta(a, a); 0 = off.
     pub mixup: f64,
+    /// Weight of seed 002's improved center loss on the pooled track representation; 0 = off.
+    pub center_loss: f64,
     /// Ensemble members = inner folds.
     pub members: usize,
     pub seed: u64,
@@ -82,6 +72,7 @@ impl Default for TrainOptions {
             augment: true,
             confidence_weight: false,
             mixup: 0.0,
+            center_loss: 0.0,
             members: 4,
             seed: 7,
         }
@@ -102,6 +93,7 @@ impl TrainOptions {
             FeatureSet::EmbDesc => "emb+desc",
             FeatureSet::All => "emb+tags+desc",
             FeatureSet::AllMid => "emb+tags+desc+mid",
+            FeatureSet::AllMtt => "emb+tags+desc+mtt",
         };
         let mut s = format!("{arch} h{} / {feats} / x{}", self.hidden, self.members);
         if !self.augment {
@@ -119,108 +111,13 @@ impl TrainOptions {
         if self.mixup > 0.0 {
             s.push_str(&format!(" / mixup {}", self.mixup));
         }
+        if self.center_loss > 0.0 {
+            s.push_str(&format!(" / center loss {}", self.center_loss));
+        }
         if self.dropout != 0.3 {
             s.push_str(&format!(" / dropout {}", self.dropout));
         }
         s
-    }
-}
-
-/// Labelled tracks with their extracted segment features.
-pub struct Dataset {
-    pub feats: Vec<SegmentFeatures>,
-    pub labels: Vec<usize>,
-    /// Continuous (valence, arousal) in [-1, 1]; +-0.5 by the quadrant's signs for rows
-    /// without values.
-    pub targets: Vec<[f32; 2]>,
-    /// Label confidence in [0, 1] (1 when the manifest has none).
-    pub confidence: Vec<f32>,
-    pub groups: Vec<String>,
-    pub paths: Vec<PathBuf>,
-}
-
-impl Dataset {
-    pub fn len(&self) -> usize {
-        self.labels.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
-    }
-    /// The subset `idx` (indices into self), in that order.
-    fn subset_groups(&self, idx: &[usize]) -> (Vec<String>, Vec<usize>) {
-        (
-            idx.iter().map(|&i| self.groups[i].clone()).collect(),
-            idx.iter().map(|&i| self.labels[i]).collect(),
-        )
-    }
-}
-
-/// Reads every manifest row's features through `features` (the cache + the analyser's
-/// route); rows that fail are returned as bad.
-pub fn load_dataset<E: std::fmt::Display>(
-    manifest: &Manifest,
-    mut features: impl FnMut(&std::path::Path) -> Result<SegmentFeatures, E>,
-    mut progress: impl FnMut(usize, usize),
-) -> (Dataset, Vec<BadRow>) {
-    let mut ds = Dataset {
-        feats: Vec::new(),
-        labels: Vec::new(),
-        targets: Vec::new(),
-        confidence: Vec::new(),
-        groups: Vec::new(),
-        paths: Vec::new(),
-    };
-    let mut bad = Vec::new();
-    for (i, row) in manifest.rows.iter().enumerate() {
-        progress(i, manifest.rows.len());
-        match features(&row.path) {
-            Ok(f) if !f.is_empty() => {
-                let q = row.quadrant;
-                let v = row.valence.unwrap_or(0.5 * q.valence_sign() as f32);
-                let a = row.arousal.unwrap_or(0.5 * q.arousal_sign() as f32);
-                ds.feats.push(f);
-                ds.labels.push(q.index());
-                ds.targets.push([v, a]);
-                ds.confidence
-                    .push(row.confidence.unwrap_or(1.0).clamp(0.0, 1.0));
-                ds.groups.push(row.group_key());
-                ds.paths.push(row.path.clone());
-            }
-            Ok(_) => bad.push(BadRow {
-                line: row.line,
-                reason: format!("{}: no audio segments", row.path.display()),
-            }),
-            Err(e) => bad.push(BadRow {
-                line: row.line,
-                reason: format!("{}: {e}", row.path.display()),
-            }),
-        }
-    }
-    progress(manifest.rows.len(), manifest.rows.len());
-    (ds, bad)
-}
-
-/// Tiny deterministic PRNG (splitmix64) for shuffles, crops and mixup.
-pub(crate) struct Rng(pub(crate) u64);
-impl Rng {
-    pub(crate) fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn shuffle<T>(&mut self, v: &mut [T]) {
-        for i in (1..v.len()).rev() {
-            let j = self.below(i + 1);
-            v.swap(i, j);
-        }
     }
 }
 
@@ -256,13 +153,13 @@ fn standardisation(ds: &Dataset, idx: &[usize], set: FeatureSet) -> (Vec<f32>, V
 fn window(t: usize, rng: Option<&mut Rng>) -> Vec<usize> {
     match rng {
         Some(r) if t > 3 => {
-            if r.below(2) == 0 {
-                let len = (t / 2).max(3) + r.below(t - (t / 2).max(3) + 1);
-                let start = r.below(t - len + 1);
+            if r.gen_range(0..2) == 0 {
+                let len = (t / 2).max(3) + r.gen_range(0..t - (t / 2).max(3) + 1);
+                let start = r.gen_range(0..t - len + 1);
                 (start..start + len).collect()
             } else {
-                let stride = [2, 3, 5][r.below(3)];
-                let shift = r.below(stride);
+                let stride = [2, 3, 5][r.gen_range(0..3)];
+                let shift = r.gen_range(0..stride);
                 let picked: Vec<usize> = (0..t).filter(|i| i % stride == shift).collect();
                 if picked.is_empty() {
                     strided_segments(t, stride)
@@ -275,6 +172,15 @@ fn window(t: usize, rng: Option<&mut Rng>) -> Vec<usize> {
     }
 }
 
+/// Why training failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TrainError {
+    #[error(transparent)]
+    Folds(#[from] FoldError),
+    #[error(transparent)]
+    Model(#[from] EmotionError),
+}
+
 /// A padded training batch.
 struct Batch {
     x: Tensor,
@@ -285,6 +191,8 @@ struct Batch {
     sign: Tensor,
     /// (B,) per-track weights.
     weight: Tensor,
+    /// (B,) quadrant indices; None once mixup has blended the tracks.
+    label: Option<Tensor>,
 }
 
 fn make_batch(
@@ -351,6 +259,10 @@ fn make_batch(
         target: Tensor::from_slice(&target).view([n, 2]).to_device(device),
         sign: Tensor::from_slice(&sign).view([n, 2]).to_device(device),
         weight: Tensor::from_slice(&weight).to_device(device),
+        label: Some(
+            Tensor::from_slice(&idx.iter().map(|&i| ds.labels[i] as i64).collect::<Vec<_>>())
+                .to_device(device),
+        ),
     }
 }
 
@@ -363,10 +275,10 @@ fn mixup(b: Batch, alpha: f64, rng: &mut Rng) -> Batch {
     }
     // Beta(a, a) via two Gamma draws is overkill here: the mean of two uniforms raised to
     // 1/a keeps lambda near 0 or 1 for small a, which is what mixup needs.
-    let u = rng.unit().powf(1.0 / alpha.max(1e-3));
+    let u = rng.gen::<f64>().powf(1.0 / alpha.max(1e-3));
     let lam = u.max(1.0 - u);
     let mut perm: Vec<i64> = (0..n).collect();
-    rng.shuffle(&mut perm);
+    perm.shuffle(rng);
     let p = Tensor::from_slice(&perm).to_device(b.x.device());
     let mix = |t: &Tensor| t * lam + t.index_select(0, &p) * (1.0 - lam);
     Batch {
@@ -375,6 +287,7 @@ fn mixup(b: Batch, alpha: f64, rng: &mut Rng) -> Batch {
         target: mix(&b.target),
         sign: mix(&b.sign),
         weight: b.weight.shallow_clone(),
+        label: None,
     }
 }
 
@@ -398,6 +311,28 @@ fn point_loss(
     mse + bce * opts.sign_loss
 }
 
+/// Seed 002's improved center loss, with the batch's class means (detached) as centres:
+/// mean over tracks of ||x - c_own||^2 / (sum over other classes ||x - c_j||^2 + 1), which
+/// pulls a track towards its quadrant's centre and pushes it from the others. Classes
+/// missing from the batch take no part.
+fn center_loss(repr: &Tensor, label: &Tensor) -> Tensor {
+    let onehot = label.one_hot(4).to_kind(Kind::Float); // (B, 4)
+    let counts = onehot.sum_dim_intlist(0, false, Kind::Float); // (4,)
+    let present = counts.gt(0.0).to_kind(Kind::Float);
+    let centres =
+        (onehot.transpose(0, 1).matmul(repr) / counts.clamp_min(1.0).unsqueeze(-1)).detach(); // (4, H)
+    let d2 = (repr.unsqueeze(1) - centres.unsqueeze(0))
+        .square()
+        .sum_dim_intlist(-1, false, Kind::Float); // (B, 4)
+    let own = (&d2 * &onehot).sum_dim_intlist(-1, false, Kind::Float);
+    let others = (&d2 * (present.unsqueeze(0) - &onehot).clamp_min(0.0)).sum_dim_intlist(
+        -1,
+        false,
+        Kind::Float,
+    );
+    (own / (others + 1.0)).mean(Kind::Float)
+}
+
 /// 1 - CCC per axis over the batch, averaged.
 fn ccc_loss(pred: &Tensor, target: &Tensor) -> Tensor {
     let mp = pred.mean_dim(0, true, Kind::Float);
@@ -410,11 +345,14 @@ fn ccc_loss(pred: &Tensor, target: &Tensor) -> Tensor {
     one_minus.mean(Kind::Float)
 }
 
-fn loss(net: &super::emotion::EmotionNet, b: &Batch, opts: &TrainOptions) -> Tensor {
+fn loss(net: &EmotionNet, b: &Batch, opts: &TrainOptions) -> Tensor {
     let out = net.forward(&b.x, &b.mask, true);
     let mut total = point_loss(&out.track_va, &b.target, &b.sign, &b.weight, opts);
     if opts.ccc_loss > 0.0 {
         total += ccc_loss(&out.track_va, &b.target) * opts.ccc_loss;
+    }
+    if let (true, Some(label)) = (opts.center_loss > 0.0, &b.label) {
+        total += center_loss(&out.track_repr, label) * opts.center_loss;
     }
     if opts.segment_loss > 0.0 {
         let (bs, t) = (b.mask.size()[0], b.mask.size()[1]);
@@ -473,7 +411,7 @@ pub fn predict_points(
         .collect()
 }
 
-fn quadrant_of(p: &[f32; 2]) -> usize {
+pub(crate) fn quadrant_of(p: &[f32; 2]) -> usize {
     Quadrant::of_point(p[0], p[1]).index()
 }
 
@@ -495,9 +433,7 @@ fn selection_score(ds: &Dataset, idx: &[usize], pred: &[PointPrediction]) -> f64
             })
             .collect()
     };
-    let c = (super::metrics::ccc(&col(0, true), &col(0, false))
-        + super::metrics::ccc(&col(1, true), &col(1, false)))
-        / 2.0;
+    let c = (ccc(&col(0, true), &col(0, false)) + ccc(&col(1, true), &col(1, false))) / 2.0;
     f1 + c
 }
 
@@ -542,12 +478,12 @@ pub fn fit(
         ..Default::default()
     }
     .build(&model.vs, opts.lr)?;
-    let mut rng = Rng(seed ^ 0xA5A5);
+    let mut rng = seeded(seed ^ 0xA5A5);
     let mut order = train.to_vec();
     let (mut best_score, mut best_epoch) = (f64::NEG_INFINITY, opts.epochs);
     let mut losses = Vec::new();
     for epoch in 1..=opts.epochs {
-        rng.shuffle(&mut order);
+        order.shuffle(&mut rng);
         let mut total = 0.0;
         for chunk in order.chunks(opts.batch.max(1)) {
             let mut b = make_batch(
@@ -677,200 +613,18 @@ pub fn train_ensemble(
     })
 }
 
-/// Figures of one model on one test set.
-#[derive(Debug, Clone, Serialize)]
-pub struct Scored {
-    pub cls: FoldMetrics,
-    pub reg: RegressionMetrics,
-    /// (confidence of the shown quadrant, was it right) per track, for a reliability diagram.
-    #[serde(skip)]
-    pub confidences: Vec<(f64, bool)>,
-}
-
-impl Scored {
-    /// Figures of predictions on `idx`: `quadrants` (class indices), the `points` scored
-    /// against the continuous targets, and per item (top probability, was it right).
-    pub fn new(
-        fold: usize,
-        ds: &Dataset,
-        idx: &[usize],
-        quadrants: &[usize],
-        points: &[[f64; 2]],
-        confidences: Vec<(f64, bool)>,
-    ) -> Self {
-        let truth: Vec<usize> = idx.iter().map(|&i| ds.labels[i]).collect();
-        let cls = FoldMetrics::from_confusion(fold, &Confusion::from_pairs(&truth, quadrants));
-        let targets: Vec<[f64; 2]> = idx
-            .iter()
-            .map(|&i| [ds.targets[i][0] as f64, ds.targets[i][1] as f64])
-            .collect();
-        let (conf, ok): (Vec<f64>, Vec<bool>) = confidences.iter().copied().unzip();
-        Scored {
-            cls,
-            reg: RegressionMetrics::new(points, &targets, &conf, &ok),
-            confidences,
-        }
-    }
-}
-
-/// Scores point predictions on `idx` under `cal`.
-pub fn score(
-    fold: usize,
-    ds: &Dataset,
-    idx: &[usize],
-    pred: &[PointPrediction],
-    cal: &Calibration,
-) -> Scored {
-    let q: Vec<usize> = pred.iter().map(|p| quadrant_of(&p.track)).collect();
-    let confidences: Vec<(f64, bool)> = pred
-        .iter()
-        .zip(idx)
-        .map(|(p, &i)| {
-            let probs = cal.probs(p.track[0], p.track[1]);
-            let k = argmax(&probs);
-            (probs[k] as f64, k == ds.labels[i])
-        })
-        .collect();
-    let pts: Vec<[f64; 2]> = pred
-        .iter()
-        .map(|p| [p.track[0] as f64, p.track[1] as f64])
-        .collect();
-    Scored::new(fold, ds, idx, &q, &pts, confidences)
-}
-
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum TrainError {
-    #[error(transparent)]
-    Folds(#[from] FoldError),
-    #[error(transparent)]
-    Model(#[from] EmotionError),
-}
-
-/// Per outer fold and candidate: the OOF score that chose, and the test figures per stride.
-#[derive(Debug, Clone, Serialize)]
-pub struct CandidateResult {
-    pub oof_score: f64,
-    pub best_epochs: Vec<usize>,
-    /// (stride, figures on the test fold with that stride's segments).
-    pub by_stride: Vec<(usize, Scored)>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct NestedResult {
-    pub candidates: Vec<String>,
-    /// `[fold][candidate]`.
-    pub folds: Vec<Vec<CandidateResult>>,
-    /// The candidate each fold chose (by OOF score).
-    pub chosen: Vec<usize>,
-    /// The logistic-regression baseline per fold, and its chosen L2 strength.
-    pub baseline: Vec<(Scored, f64)>,
-    pub strides: Vec<usize>,
-}
-
-impl NestedResult {
-    /// The protocol's figures per fold at `stride`: each fold's chosen candidate.
-    pub fn selected(&self, stride: usize) -> Vec<&Scored> {
-        self.folds
-            .iter()
-            .zip(&self.chosen)
-            .filter_map(|(f, &c)| {
-                f[c].by_stride
-                    .iter()
-                    .find(|(s, _)| *s == stride)
-                    .map(|(_, x)| x)
-            })
-            .collect()
-    }
-    /// Candidate `c`'s figures per fold at `stride` (an ablation row).
-    pub fn candidate(&self, c: usize, stride: usize) -> Vec<&Scored> {
-        self.folds
-            .iter()
-            .filter_map(|f| {
-                f[c].by_stride
-                    .iter()
-                    .find(|(s, _)| *s == stride)
-                    .map(|(_, x)| x)
-            })
-            .collect()
-    }
-}
-
-/// Nested, artist-grouped cross-validation of `candidates` (see the module doc), scoring
-/// each fold's test set at every stride in `strides` (1 = every segment).
-pub fn nested_cv(
-    ds: &Dataset,
-    k: usize,
-    candidates: &[TrainOptions],
-    strides: &[usize],
-    device: Device,
-    seed: u64,
-    mut log: impl FnMut(&str),
-) -> Result<NestedResult, TrainError> {
-    let folds = grouped_folds(&ds.groups, &ds.labels, k, seed)?;
-    let mut res = NestedResult {
-        candidates: candidates.iter().map(|c| c.name()).collect(),
-        folds: Vec::new(),
-        chosen: Vec::new(),
-        baseline: Vec::new(),
-        strides: strides.to_vec(),
-    };
-    for (fi, fold) in folds.iter().enumerate() {
-        let mut per = Vec::new();
-        for (ci, opts) in candidates.iter().enumerate() {
-            let e = train_ensemble(ds, &fold.train, opts, device, seed + 1000 * fi as u64)?;
-            let by_stride = strides
-                .iter()
-                .map(|&s| {
-                    let pred = predict_points(&e.model, ds, &fold.test, s);
-                    (
-                        s,
-                        score(fi, ds, &fold.test, &pred, &e.model.cfg.calibration),
-                    )
-                })
-                .collect::<Vec<_>>();
-            if let Some((_, s1)) = by_stride.first() {
-                log(&format!(
-                    "fold {}/{k} [{ci}] {}: OOF score {:.3}; test macro-F1 {:.3}, CCC v {:.3} a {:.3}, ECE {:.3} (epochs {:?})",
-                    fi + 1,
-                    opts.name(),
-                    e.oof_score,
-                    s1.cls.macro_f1,
-                    s1.reg.valence_ccc,
-                    s1.reg.arousal_ccc,
-                    s1.reg.ece,
-                    e.best_epochs
-                ));
-            }
-            per.push(CandidateResult {
-                oof_score: e.oof_score,
-                best_epochs: e.best_epochs,
-                by_stride,
-            });
-        }
-        let chosen = (0..per.len())
-            .max_by(|&a, &b| per[a].oof_score.total_cmp(&per[b].oof_score))
-            .unwrap_or(0);
-        res.folds.push(per);
-        res.chosen.push(chosen);
-        let (b, l2) = super::baseline::fit_and_score(ds, &fold.train, &fold.test, device, seed)?;
-        log(&format!(
-            "fold {}/{k} baseline (logistic regression, L2 {l2}): macro-F1 {:.3}; chose [{chosen}]",
-            fi + 1,
-            b.cls.macro_f1
-        ));
-        res.baseline.push((b, l2));
-    }
-    Ok(res)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::segments::SegmentFeatures;
+    use crate::mood::argmax;
+    use crate::train::score;
+    use std::path::PathBuf;
 
     /// A toy set: 4 classes separable along two input directions, 6 segments per track;
     /// continuous targets follow the inputs.
     pub(crate) fn toy(n_per_class: usize) -> Dataset {
-        let mut rng = Rng(1);
+        let mut rng = seeded(1);
         let mut ds = Dataset {
             feats: vec![],
             labels: vec![],
@@ -888,13 +642,13 @@ mod tests {
                     _ => (1.0, -1.0),
                 };
                 let (v, a) = (
-                    sv * (0.2 + 0.6 * rng.unit() as f32),
-                    sa * (0.1 + 0.3 * rng.unit() as f32),
+                    sv * (0.2 + 0.6 * rng.gen::<f64>() as f32),
+                    sa * (0.1 + 0.3 * rng.gen::<f64>() as f32),
                 );
                 let seg = |_: usize| -> Vec<f32> {
                     (0..200)
                         .map(|j| {
-                            let noise = (rng.next() % 1000) as f32 / 5000.0 - 0.1;
+                            let noise = rng.gen_range(0..1000) as f32 / 5000.0 - 0.1;
                             match j {
                                 0 => v + noise,
                                 1 => a + noise,
@@ -908,6 +662,7 @@ mod tests {
                     tags: vec![vec![0.0; 50]; 6],
                     desc: vec![],
                     mid: vec![],
+                    mtt: vec![],
                     emb,
                     segment_secs: 3.0,
                     duration_secs: 18.0,
@@ -981,7 +736,9 @@ mod tests {
         assert!(e.oof.iter().all(|p| !p.segments.is_empty()));
         let cal = e.model.cfg.calibration;
         assert!(cal.valence_temp > 0.0 && cal.arousal_temp > 0.0);
-        assert_ne!(cal, Calibration::default());
+        // The model carries the temperatures fitted on its own out-of-fold points.
+        let points: Vec<[f32; 2]> = e.oof.iter().map(|p| p.track).collect();
+        assert_eq!(cal, fit_calibration(&points, &ds.labels));
         // Out-of-fold predictions (each from the member that did not train on it) are
         // mostly right (chance: 0.25; the toy's arousal is noisy, so not all).
         let s = score(0, &ds, &all, &e.oof, &cal);
@@ -1047,7 +804,7 @@ mod tests {
 
     #[test]
     fn augmentation_windows_are_crops_or_strided_subsets() {
-        let mut rng = Rng(5);
+        let mut rng = seeded(5);
         for _ in 0..200 {
             let w = window(10, Some(&mut rng));
             assert!(!w.is_empty() && w.iter().all(|&i| i < 10));

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::manifest::Quadrant;
+use crate::mood::Quadrant;
 
 /// Why a confusion matrix could not be built.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -4,7 +4,7 @@
 //! it was trained on looks better than it is. Every split here keeps each group (artist) wholly
 //! on one side, and balances test folds by size and class mix as far as the groups allow.
 //!
-//! Method: groups are ordered by name, shuffled with a seeded splitmix64 generator, then stably
+//! Method: groups are ordered by name, shuffled with the seeded generator (`train::seeded`), then stably
 //! sorted by size (largest first), so equal-sized groups come in a seeded order. Each group goes
 //! greedily to the fold where it raises the cost least; the cost of a fold is
 //! `sum_c (count_c / target_c - 1)^2 + (size / target_size - 1)^2`, where the targets are the
@@ -13,6 +13,8 @@
 //! triples and the seed.
 
 use std::collections::BTreeMap;
+
+use rand::seq::SliceRandom;
 
 /// One cross-validation fold: indices into the caller's item list, both sorted ascending.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,32 +32,6 @@ pub enum FoldError {
     TooFewGroups { groups: usize, k: usize },
     #[error("{groups} group entries but {labels} labels")]
     LengthMismatch { groups: usize, labels: usize },
-}
-
-/// splitmix64: tiny, fast, good enough to order ties reproducibly.
-#[derive(Clone, Debug)]
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (n > 0), by widening multiply.
-    fn below(&mut self, n: usize) -> usize {
-        ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
-    }
-
-    fn shuffle<T>(&mut self, v: &mut [T]) {
-        for i in (1..v.len()).rev() {
-            let j = self.below(i + 1);
-            v.swap(i, j);
-        }
-    }
 }
 
 struct Group {
@@ -128,7 +104,7 @@ fn assign(groups: &[Group], shares: &[f64], seed: u64) -> Vec<usize> {
     };
 
     let mut order: Vec<usize> = (0..groups.len()).collect();
-    SplitMix64(seed).shuffle(&mut order);
+    order.shuffle(&mut super::seeded(seed));
     order.sort_by_key(|&g| std::cmp::Reverse(groups[g].items.len()));
 
     let mut tallies = vec![vec![0.0; n_classes + 1]; n_bins];
@@ -297,6 +273,7 @@ pub fn inner_split(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::Rng as _;
     use std::collections::{HashMap, HashSet};
 
     /// 720 items, 524 artists: 4 with 12 items, 8 with 6, 20 with 3, 72 with 2, 420 with 1.
@@ -307,17 +284,17 @@ mod tests {
         sizes.extend([3; 20]);
         sizes.extend([2; 72]);
         sizes.extend([1; 420]);
-        let mut rng = SplitMix64(7);
+        let mut rng = crate::train::seeded(7);
         let mut groups = Vec::new();
         let mut labels = Vec::new();
         for (a, &n) in sizes.iter().enumerate() {
             let base = a % 4;
             for _ in 0..n {
                 groups.push(format!("artist {a}"));
-                labels.push(if rng.below(10) < 7 {
+                labels.push(if rng.gen_range(0..10) < 7 {
                     base
                 } else {
-                    rng.below(4)
+                    rng.gen_range(0..4)
                 });
             }
         }
@@ -352,16 +329,15 @@ mod tests {
     }
 
     #[test]
-    fn splitmix_is_reproducible_and_in_range() {
-        let mut a = SplitMix64(1);
-        let mut b = SplitMix64(1);
+    fn the_seeded_generator_is_reproducible() {
+        let (mut a, mut b) = (crate::train::seeded(1), crate::train::seeded(1));
         for _ in 0..100 {
-            assert_eq!(a.next_u64(), b.next_u64());
+            assert_eq!(a.gen::<u64>(), b.gen::<u64>());
         }
-        // Reference value of splitmix64 seeded with 0.
-        assert_eq!(SplitMix64(0).next_u64(), 0xE220_A839_7B1D_CDAF);
-        let mut r = SplitMix64(3);
-        assert!((0..1000).all(|_| r.below(7) < 7));
+        assert_ne!(
+            crate::train::seeded(1).gen::<u64>(),
+            crate::train::seeded(2).gen::<u64>()
+        );
     }
 
     #[test]
