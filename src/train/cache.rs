@@ -54,10 +54,11 @@ impl SegmentCache {
     }
 
     fn file_for(&self, hash: u64) -> PathBuf {
-        // r3: features from the analyser's route (`analysis::route`), every patch, with the
-        // pooled mid-end features.
+        // r4: features from the analyser's route (`analysis::route`), every patch, with the
+        // pooled mid-end features; r4 since the FFT is realfft's (rounding-level changes, so
+        // training sees exactly what the analyser computes).
         self.dir.join(format!(
-            "{hash:016x}-f{FEATURES_VERSION}-m{}-r3.json",
+            "{hash:016x}-f{FEATURES_VERSION}-m{}-r4.json",
             self.model_key
         ))
     }
