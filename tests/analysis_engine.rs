@@ -13,7 +13,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{write_wav_i16, FORMATS};
-use valence::analysis::{default_version, Control, Engine, EngineOptions};
+use valence::analysis::{
+    default_version, Control, Engine, EngineOptions, TrackError, TrackOutcome,
+};
 use valence::library::{scan, AnalysisVersion, Library, ScanOptions};
 
 const BIN: &str = env!("CARGO_BIN_EXE_valence");
@@ -188,8 +190,19 @@ fn library_of_200_with_bad_files_analyses_while_readers_read() {
         })
     };
     let mut events = 0;
+    let mut failed_outcomes = Vec::new();
     let summary = engine
-        .run(&db, &Control::new(), |_| events += 1)
+        .run(&db, &Control::new(), |p| {
+            events += 1;
+            if let Some(TrackOutcome {
+                path,
+                result: Err(e),
+                ..
+            }) = &p.last
+            {
+                failed_outcomes.push((path.clone(), e.clone()));
+            }
+        })
         .expect("run");
     stop.store(true, Ordering::SeqCst);
     let (reads, intermediate) = reader.join().expect("reader thread");
@@ -225,6 +238,14 @@ fn library_of_200_with_bad_files_analyses_while_readers_read() {
     }
     let why = reason("vanishing.wav").to_lowercase();
     assert!(why.contains("no such file"), "{why}");
+    // Progress reports the failure typed by its cause (a file that cannot be read is a
+    // preparation error, not a network or internal one), with the text that was stored.
+    let (_, vanished) = failed_outcomes
+        .iter()
+        .find(|(path, _)| path.ends_with("vanishing.wav"))
+        .expect("the vanished file is reported as failed");
+    assert!(matches!(vanished, TrackError::Prepare(_)), "{vanished:?}");
+    assert_eq!(vanished.to_string().to_lowercase(), why);
     assert_eq!(c.failed as usize, p.failed, "{c:?}");
     // Results are complete and plausible.
     let long = rows

@@ -14,7 +14,7 @@ use serde::Serialize;
 use tch::Device;
 
 use super::prepare::{PatchPlan, PrepareError, Prepared, Preparer};
-use super::route::{run_musicnn, segment_features, NetRows};
+use super::route::{run_musicnn, segment_features, NetRows, RouteError};
 use crate::features::musicnn_input::{N_MELS, PATCH_FRAMES};
 use crate::features::FEATURES_VERSION;
 use crate::library::{
@@ -63,7 +63,7 @@ pub enum TrackError {
     Prepare(#[from] PrepareError),
     /// musicnn failed on the track's patches.
     #[error("network failed: {0}")]
-    Network(String),
+    Network(#[source] RouteError),
     #[error(transparent)]
     Emotion(#[from] EmotionError),
     #[error("the file holds no audio")]
@@ -663,7 +663,7 @@ fn run_group(ctx: &NetCtx, group: &[(PendingTrack, Prepared)]) -> GroupResult {
     let items = match net {
         Err(e) => group
             .iter()
-            .map(|_| Err(TrackError::Network(e.to_string())))
+            .map(|_| Err(TrackError::Network(e.clone())))
             .collect(),
         Ok(mut rows) => group
             .iter()
