@@ -23,7 +23,7 @@ use iced::{alignment, event, Element, Font, Length, Subscription, Task, Theme};
 use crate::analysis::{Control, Progress};
 use crate::library::{AnalysisCounts, BrowseRow, TimelinePoint};
 
-use backend::{DetailData, JobEvent, LibraryData};
+use backend::{BackendError, DetailData, JobEvent, LibraryData};
 
 /// The app's typeface (bundled with iced's `fira-sans` feature, so every machine and the
 /// snapshot tests render the same glyphs).
@@ -91,13 +91,13 @@ pub struct App {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Message {
-    Loaded(Result<LibraryData, String>),
+    Loaded(Result<LibraryData, BackendError>),
     Setup(setup::Message),
     Library(library::Message),
     Detail(detail::Message),
     Player(player::Message),
-    DetailLoaded(Result<DetailData, String>),
-    TimelineLoaded(Result<(i64, Vec<TimelinePoint>), String>),
+    DetailLoaded(Result<DetailData, BackendError>),
+    TimelineLoaded(Result<(i64, Vec<TimelinePoint>), BackendError>),
     Job(JobEvent),
     PauseJob(bool),
     CloseJob,
@@ -391,7 +391,7 @@ impl App {
                 self.last_reload = None;
             }
             JobEvent::Failed(e) => {
-                job.phase = Phase::Failed(e);
+                job.phase = Phase::Failed(e.to_string());
                 reload = true;
             }
         }
@@ -647,5 +647,55 @@ fn fmt_eta(secs: f64) -> String {
         format!("{:.0} min", secs / 60.0)
     } else {
         format!("{:.1} h", secs / 3600.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The error kinds read as before and keep their sources.
+    #[test]
+    fn backend_errors_say_what_failed() {
+        use std::error::Error as _;
+        let io = std::io::Error::new(std::io::ErrorKind::OutOfMemory, "no threads left");
+        let e = BackendError::Spawn {
+            worker: "rows".into(),
+            source: Arc::new(io),
+        };
+        assert_eq!(
+            e.to_string(),
+            "cannot start a worker thread for rows: no threads left"
+        );
+        // The io error is the source (behind the `Arc` that keeps the error `Clone`).
+        assert!(e
+            .source()
+            .and_then(|s| s.downcast_ref::<Arc<std::io::Error>>())
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::OutOfMemory));
+        let e = BackendError::from(crate::library::StoreError::Sql("disk full".into()));
+        assert_eq!(e.to_string(), "database error: disk full");
+        assert!(matches!(e, BackendError::Library(_)));
+        let e = BackendError::Analysis("model missing".into());
+        assert_eq!(
+            format!("Analysis failed: {e}"),
+            "Analysis failed: model missing"
+        );
+    }
+
+    /// A worker's panic comes back as an error naming the worker, not a stuck request.
+    #[test]
+    fn a_panicking_worker_is_an_error() {
+        let r: Result<(), BackendError> = iced::futures::executor::block_on(backend::off_thread(
+            "test",
+            || -> Result<(), BackendError> { panic!("boom") },
+        ));
+        match r {
+            Err(BackendError::WorkerPanicked { worker, message }) => {
+                assert_eq!((worker.as_str(), message.as_str()), ("test", "boom"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let ok = iced::futures::executor::block_on(backend::off_thread("test", || Ok(7)));
+        assert_eq!(ok.ok(), Some(7));
     }
 }
