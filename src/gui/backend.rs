@@ -125,6 +125,23 @@ pub async fn load_library(db: PathBuf) -> Result<LibraryData, BackendError> {
     .await
 }
 
+/// A row re-read after its analysis landed; `None` when the track is no longer a playable
+/// row of the library (deleted or unreadable since: the table then needs a full reload).
+pub type RowUpdate = (i64, Option<BrowseRow>);
+
+/// The current rows of `ids`, read on one connection: how the table follows the analysis
+/// without re-reading the whole library (see `App::on_job_event`).
+pub async fn load_rows(db: PathBuf, ids: Vec<i64>) -> Result<Vec<RowUpdate>, BackendError> {
+    off_thread("rows", move || {
+        let lib = Library::open(&db)?;
+        let (v, _) = version();
+        ids.into_iter()
+            .map(|id| Ok((id, lib.browse_row(&v, id)?)))
+            .collect()
+    })
+    .await
+}
+
 /// Everything the detail pane shows about one track.
 #[derive(Debug, Clone)]
 pub struct DetailData {
