@@ -452,9 +452,9 @@ impl App {
     /// names the track just stored, whose row alone is re-read (`backend::load_rows`,
     /// `Library::browse_row`) and patched in place (`library::State::update_row`).
     /// Medians at 100,000 tracks (`cargo bench --bench gui_rows`, 2-core machine): a
-    /// reload read 345 ms off the UI thread and rebuilt the view model in 101 ms on it;
-    /// a row is read in 36 µs (1.0 ms with the worker thread and opening the database)
-    /// and patched in 31 µs.
+    /// reload reads for 345 ms off the UI thread, then rebuilds the view model for 101 ms
+    /// on it; a row is read in 36 µs (1.0 ms with the worker thread and opening the
+    /// database) and patched in 31 µs.
     fn on_job_event(&mut self, e: JobEvent) -> Task<Message> {
         let Some(job) = &mut self.job else {
             return Task::none();
