@@ -297,6 +297,29 @@ fn gui_table_is_virtualised() {
     assert_eq!(first.as_deref(), Some("Track 000003"));
 }
 
+/// An analysis result patches its row in place: the badge appears, the mood filter and the
+/// title bar follow, and the library is not reloaded.
+#[test]
+fn gui_analysis_result_updates_its_row_in_place() {
+    let mut rows = rows();
+    // Grey November (Q3) is still waiting for analysis.
+    rows[2].mood = None;
+    let mut app = App::with_rows(rows.clone(), no_device);
+    assert!(shows(&app, "9 tracks · 7 analysed"));
+    click(&mut app, "Q3 Sad");
+    assert!(shows(&app, "1 of 9 tracks"));
+    assert!(!shows(&app, "Grey November"));
+
+    // What the backend answers once the engine stored its result.
+    let mut done = rows[2].clone();
+    done.mood = Some(Mood::from_point(-0.7, -0.5, &CAL));
+    let _ = app.update(Message::RowsLoaded(Ok(vec![(3, Some(done))])));
+    assert!(shows(&app, "Grey November"));
+    assert!(shows(&app, "2 of 9 tracks"));
+    assert!(shows(&app, "9 tracks · 8 analysed"));
+    assert_eq!(app.reloads(), 0);
+}
+
 fn snapshot(app: &App, mode: theme::Mode, name: &str) {
     // Deterministic pictures: the CPU renderer, a fixed size, no clock in the view.
     std::env::set_var("ICED_TEST_BACKEND", "tiny-skia");

@@ -12,26 +12,79 @@ use iced::widget::image;
 
 use crate::analysis::{default_version, Control, Engine, EngineOptions, Progress};
 use crate::library::{
-    scan, AnalysisCounts, AnalysisVersion, BrowseRow, Library, ScanOptions, StoredAnalysis,
-    TimelinePoint, TrackRow,
+    scan, AnalysisCounts, AnalysisVersion, BrowseRow, Library, ScanOptions, StoreError,
+    StoredAnalysis, TimelinePoint, TrackRow,
 };
 
+/// Why a background request failed. `Clone` (iced messages must be), so the io error sits
+/// behind an `Arc`. The `Display` text is what the window shows.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum BackendError {
+    /// The worker thread panicked (a bug); `message` is the panic's text.
+    #[error("the {worker} worker failed unexpectedly: {message}")]
+    WorkerPanicked { worker: String, message: String },
+    /// The worker thread ended without answering.
+    #[error("the {worker} worker stopped unexpectedly")]
+    WorkerStopped { worker: String },
+    /// The OS would not start a thread.
+    #[error("cannot start a worker thread for {worker}: {source}")]
+    Spawn {
+        worker: String,
+        #[source]
+        source: Arc<std::io::Error>,
+    },
+    /// The library database (open, query, scan).
+    #[error(transparent)]
+    Library(#[from] StoreError),
+    /// The analysis engine (models, workers, storing results). Kept as its text: the
+    /// engine's error type is its own business, and this is all the window shows.
+    #[error("{0}")]
+    Analysis(String),
+}
+
+impl BackendError {
+    fn spawn(worker: &str, e: std::io::Error) -> Self {
+        BackendError::Spawn {
+            worker: worker.to_string(),
+            source: Arc::new(e),
+        }
+    }
+}
+
 /// Runs `f` on a new thread and resolves with its result. A panic or a failed spawn
-/// becomes an error string rather than a stuck future.
-pub async fn off_thread<T, F>(name: &str, f: F) -> Result<T, String>
+/// becomes an error rather than a stuck future.
+pub async fn off_thread<T, F>(name: &str, f: F) -> Result<T, BackendError>
 where
     T: Send + 'static,
-    F: FnOnce() -> Result<T, String> + Send + 'static,
+    F: FnOnce() -> Result<T, BackendError> + Send + 'static,
 {
     let (tx, rx) = oneshot::channel();
+    let worker = name.to_string();
     std::thread::Builder::new()
         .name(format!("valence-{name}"))
         .spawn(move || {
-            let _ = tx.send(f());
+            // Caught so the window can say which worker failed, and with what.
+            let result =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+                    Err(BackendError::WorkerPanicked {
+                        worker,
+                        message: panic_message(panic.as_ref()),
+                    })
+                });
+            let _ = tx.send(result);
         })
-        .map_err(|e| format!("cannot start a worker thread: {e}"))?;
-    rx.await
-        .map_err(|_| format!("the {name} worker stopped unexpectedly"))?
+        .map_err(|e| BackendError::spawn(name, e))?;
+    rx.await.map_err(|_| BackendError::WorkerStopped {
+        worker: name.to_string(),
+    })?
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".into())
 }
 
 /// The version results must carry to be current. Without the model files nothing is
@@ -57,17 +110,34 @@ pub struct LibraryData {
     pub warning: Option<String>,
 }
 
-pub async fn load_library(db: PathBuf) -> Result<LibraryData, String> {
+pub async fn load_library(db: PathBuf) -> Result<LibraryData, BackendError> {
     off_thread("load", move || {
-        let lib = Library::open(&db).map_err(|e| e.to_string())?;
+        let lib = Library::open(&db)?;
         let (v, warning) = version();
-        let rows = lib.browse(&v).map_err(|e| e.to_string())?;
-        let counts = lib.analysis_counts(&v).map_err(|e| e.to_string())?;
+        let rows = lib.browse(&v)?;
+        let counts = lib.analysis_counts(&v)?;
         Ok(LibraryData {
             rows,
             counts,
             warning,
         })
+    })
+    .await
+}
+
+/// A row re-read after its analysis landed; `None` when the track is no longer a playable
+/// row of the library (deleted or unreadable since: the table then needs a full reload).
+pub type RowUpdate = (i64, Option<BrowseRow>);
+
+/// The current rows of `ids`, read on one connection: how the table follows the analysis
+/// without re-reading the whole library (see `App::on_job_event`).
+pub async fn load_rows(db: PathBuf, ids: Vec<i64>) -> Result<Vec<RowUpdate>, BackendError> {
+    off_thread("rows", move || {
+        let lib = Library::open(&db)?;
+        let (v, _) = version();
+        ids.into_iter()
+            .map(|id| Ok((id, lib.browse_row(&v, id)?)))
+            .collect()
     })
     .await
 }
@@ -81,12 +151,12 @@ pub struct DetailData {
     pub spectrogram: Option<image::Handle>,
 }
 
-pub async fn load_detail(db: PathBuf, id: i64) -> Result<DetailData, String> {
+pub async fn load_detail(db: PathBuf, id: i64) -> Result<DetailData, BackendError> {
     off_thread("detail", move || {
-        let lib = Library::open(&db).map_err(|e| e.to_string())?;
+        let lib = Library::open(&db)?;
         let (v, _) = version();
-        let track = lib.track(id).map_err(|e| e.to_string())?;
-        let analysis = lib.analysis(id, &v).map_err(|e| e.to_string())?;
+        let track = lib.track(id)?;
+        let analysis = lib.analysis(id, &v)?;
         let spectrogram = analysis
             .as_ref()
             .and_then(|a| a.data.as_ref())
@@ -102,11 +172,14 @@ pub async fn load_detail(db: PathBuf, id: i64) -> Result<DetailData, String> {
 }
 
 /// The timeline of the playing track, for the seek bar.
-pub async fn load_timeline(db: PathBuf, id: i64) -> Result<(i64, Vec<TimelinePoint>), String> {
+pub async fn load_timeline(
+    db: PathBuf,
+    id: i64,
+) -> Result<(i64, Vec<TimelinePoint>), BackendError> {
     off_thread("timeline", move || {
-        let lib = Library::open(&db).map_err(|e| e.to_string())?;
+        let lib = Library::open(&db)?;
         let (v, _) = version();
-        let a = lib.analysis(id, &v).map_err(|e| e.to_string())?;
+        let a = lib.analysis(id, &v)?;
         Ok((
             id,
             a.and_then(|a| a.data)
@@ -134,7 +207,7 @@ pub enum JobEvent {
         failed: usize,
         cancelled: bool,
     },
-    Failed(String),
+    Failed(BackendError),
 }
 
 /// Scans `roots` (if any) and then analyses every pending track, reporting as it goes.
@@ -150,13 +223,24 @@ pub fn run_job(
         .spawn({
             let tx = tx.clone();
             move || {
-                if let Err(e) = job(&db, &roots, &control, &tx) {
+                // A panic would otherwise end the stream in silence, the strip still
+                // saying "Analysing".
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    job(&db, &roots, &control, &tx)
+                }))
+                .unwrap_or_else(|panic| {
+                    Err(BackendError::WorkerPanicked {
+                        worker: "analysis".into(),
+                        message: panic_message(panic.as_ref()),
+                    })
+                });
+                if let Err(e) = result {
                     let _ = tx.unbounded_send(JobEvent::Failed(e));
                 }
             }
         });
     if let Err(e) = spawned {
-        let _ = tx.unbounded_send(JobEvent::Failed(format!("cannot start the worker: {e}")));
+        let _ = tx.unbounded_send(JobEvent::Failed(BackendError::spawn("analysis", e)));
     }
     rx
 }
@@ -166,11 +250,11 @@ fn job(
     roots: &[PathBuf],
     control: &Arc<Control>,
     tx: &mpsc::UnboundedSender<JobEvent>,
-) -> Result<(), String> {
+) -> Result<(), BackendError> {
     if !roots.is_empty() {
         let _ = tx.unbounded_send(JobEvent::Scanning);
-        let mut lib = Library::open(db).map_err(|e| e.to_string())?;
-        let report = scan(&mut lib, roots, &ScanOptions::default()).map_err(|e| e.to_string())?;
+        let mut lib = Library::open(db)?;
+        let report = scan(&mut lib, roots, &ScanOptions::default())?;
         let _ = tx.unbounded_send(JobEvent::Scanned {
             seen: report.seen,
             added: report.added + report.updated,
@@ -182,12 +266,14 @@ fn job(
         return Ok(());
     }
     let _ = tx.unbounded_send(JobEvent::LoadingModels);
-    let engine = Engine::load(EngineOptions::default()).map_err(|e| e.to_string())?;
+    // The engine's errors cross here as text only (see `BackendError::Analysis`).
+    let engine = Engine::load(EngineOptions::default())
+        .map_err(|e| BackendError::Analysis(e.to_string()))?;
     let summary = engine
         .run(db, control, |p| {
             let _ = tx.unbounded_send(JobEvent::Progress(p.clone()));
         })
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| BackendError::Analysis(e.to_string()))?;
     let _ = tx.unbounded_send(JobEvent::Finished {
         // `done` counts every finished track, the failed ones included.
         analysed: summary.progress.done - summary.progress.failed,

@@ -4,7 +4,7 @@
 use iced::widget::{button, canvas, column, container, row, scrollable, space, text};
 use iced::{alignment, Element, Length};
 
-use super::backend::DetailData;
+use super::backend::{BackendError, DetailData};
 use super::theme;
 use super::widgets::{self, timeline::EmotionChart, va_plane::VaPlane};
 use crate::mood::Quadrant;
@@ -13,7 +13,7 @@ use crate::mood::Quadrant;
 pub struct State {
     pub id: Option<i64>,
     pub data: Option<DetailData>,
-    pub error: Option<String>,
+    pub error: Option<BackendError>,
 }
 
 #[derive(Debug, Clone)]
@@ -38,7 +38,7 @@ impl State {
         }
     }
 
-    pub fn loaded(&mut self, result: Result<DetailData, String>) {
+    pub fn loaded(&mut self, result: Result<DetailData, BackendError>) {
         match result {
             // A late answer for a track no longer selected is dropped.
             Ok(d) if Some(d.id) == self.id => {
@@ -96,7 +96,7 @@ impl State {
         let mut body = column![head].spacing(theme::SPACE_L);
 
         if let Some(e) = &self.error {
-            body = body.push(error_box("Could not load this track", e.clone()));
+            body = body.push(error_box("Could not load this track", e.to_string()));
         }
         match &self.data {
             None if self.error.is_none() => {

@@ -354,57 +354,81 @@ impl Library {
 
     /// Every playable track with its current mood, in library order: the GUI's table.
     pub fn browse(&self, v: &AnalysisVersion) -> Result<Vec<BrowseRow>, StoreError> {
-        let sql = format!(
-            "SELECT t.id, t.path, t.title, t.artist, t.album, t.track_no, t.duration_s,
-                    a.status, a.valence, a.arousal, a.error, a.p1, a.p2, a.p3, a.p4
-             FROM tracks t LEFT JOIN analysis a ON a.track_id = t.id AND {CURRENT}
-             WHERE t.status = 'ok'
+        let sql = browse_sql(
+            "WHERE t.status = 'ok'
              ORDER BY t.artist COLLATE NOCASE, t.album COLLATE NOCASE, t.track_no,
-                      t.title COLLATE NOCASE, t.id"
+                      t.title COLLATE NOCASE, t.id",
         );
         let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(params![v.features, v.model], |r| {
-            let path = bytes_path(r.get(1)?);
-            let title: Option<String> = r.get(2)?;
-            let status: Option<String> = r.get(7)?;
-            let f = |i: usize| -> rusqlite::Result<f32> {
-                Ok(r.get::<_, Option<f32>>(i)?.unwrap_or(0.0))
-            };
-            let mood = match (status.as_deref(), r.get::<_, Option<f32>>(8)?) {
-                (Some("ok"), Some(valence)) => {
-                    Some(Mood::new(valence, f(9)?, [f(11)?, f(12)?, f(13)?, f(14)?]))
-                }
-                _ => None,
-            };
-            Ok(BrowseRow {
-                id: r.get(0)?,
-                title: title.unwrap_or_else(|| {
-                    path.file_stem()
-                        .map(|s| s.to_string_lossy().into_owned())
-                        .unwrap_or_default()
-                }),
-                path,
-                artist: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
-                album: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
-                track_no: r.get(5)?,
-                duration_secs: r.get(6)?,
-                mood,
-                analysis_error: if status.as_deref() == Some("failed") {
-                    r.get(10)?
-                } else {
-                    None
-                },
-            })
-        })?;
+        let rows = stmt.query_map(params![v.features, v.model], browse_row_from)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+
+    /// One row of [`Library::browse`] by track id (`None`: no such playable track). The
+    /// window refreshes a row with this when its analysis lands, instead of re-reading
+    /// every track.
+    pub fn browse_row(
+        &self,
+        v: &AnalysisVersion,
+        track_id: i64,
+    ) -> Result<Option<BrowseRow>, StoreError> {
+        let sql = browse_sql("WHERE t.status = 'ok' AND t.id = ?3");
+        // Cached: the window asks for rows one after another on the same connection.
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        Ok(stmt
+            .query_row(params![v.features, v.model, track_id], browse_row_from)
+            .optional()?)
+    }
+}
+
+/// The query behind [`Library::browse`] and [`Library::browse_row`]: the columns
+/// [`browse_row_from`] reads, then `tail` (WHERE/ORDER BY); `?1`/`?2` are the running versions.
+fn browse_sql(tail: &str) -> String {
+    format!(
+        "SELECT t.id, t.path, t.title, t.artist, t.album, t.track_no, t.duration_s,
+                a.status, a.valence, a.arousal, a.error, a.p1, a.p2, a.p3, a.p4
+         FROM tracks t LEFT JOIN analysis a ON a.track_id = t.id AND {CURRENT}
+         {tail}"
+    )
+}
+
+fn browse_row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<BrowseRow> {
+    let path = bytes_path(r.get(1)?);
+    let title: Option<String> = r.get(2)?;
+    let status: Option<String> = r.get(7)?;
+    let f = |i: usize| -> rusqlite::Result<f32> { Ok(r.get::<_, Option<f32>>(i)?.unwrap_or(0.0)) };
+    let mood = match (status.as_deref(), r.get::<_, Option<f32>>(8)?) {
+        (Some("ok"), Some(valence)) => {
+            Some(Mood::new(valence, f(9)?, [f(11)?, f(12)?, f(13)?, f(14)?]))
+        }
+        _ => None,
+    };
+    Ok(BrowseRow {
+        id: r.get(0)?,
+        title: title.unwrap_or_else(|| {
+            path.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        }),
+        path,
+        artist: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+        album: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+        track_no: r.get(5)?,
+        duration_secs: r.get(6)?,
+        mood,
+        analysis_error: if status.as_deref() == Some("failed") {
+            r.get(10)?
+        } else {
+            None
+        },
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::library::store::FileRecord;
-    use crate::library::TrackTags;
+    use crate::library::{FileStatus, TrackTags};
 
     fn lib_with(n: usize) -> Library {
         let mut lib = Library::open_in_memory().unwrap();
@@ -541,5 +565,62 @@ mod tests {
         // Storing for a vanished track is a no-op, not an error.
         lib.store_analysis(&pend[0], &v, Ok(&data(1))).unwrap();
         assert_eq!(lib.analysis_counts(&v).unwrap().tracks, 1);
+    }
+
+    /// `browse_row` is `browse` for one id: the same row before and after a result lands,
+    /// the result's mood or failure once stored, and nothing for unknown or unreadable ids.
+    #[test]
+    fn browse_row_matches_browse() {
+        let mut lib = lib_with(3);
+        // One file that could not be read: not playable, so not a browse row.
+        lib.write_batch(
+            &[],
+            &[FileRecord {
+                path: PathBuf::from("/m/broken.flac"),
+                size: 1,
+                mtime_ns: 7,
+                fingerprint: None,
+                outcome: Err((FileStatus::Failed, "bad header".into())),
+            }],
+        )
+        .unwrap();
+        let broken = lib
+            .track_by_path(std::path::Path::new("/m/broken.flac"))
+            .unwrap()
+            .unwrap()
+            .id;
+        let v = AnalysisVersion {
+            features: 1,
+            model: "m".into(),
+        };
+        let by_id = |lib: &Library, id| lib.browse_row(&v, id).unwrap();
+        for r in lib.browse(&v).unwrap() {
+            assert_eq!(by_id(&lib, r.id).as_ref(), Some(&r));
+            assert!(r.mood.is_none());
+        }
+        assert_eq!(by_id(&lib, broken), None);
+        assert_eq!(by_id(&lib, 9_999), None);
+
+        let pend = lib.pending_analysis(&v).unwrap();
+        lib.store_analysis(&pend[0], &v, Ok(&data(1))).unwrap();
+        lib.store_analysis(&pend[1], &v, Err("bad audio")).unwrap();
+        let ok = by_id(&lib, pend[0].id).unwrap();
+        assert_eq!(ok.mood.map(|m| m.quadrant), Some(Quadrant::Q2));
+        assert_eq!(ok.mood.map(|m| m.valence), Some(-0.5));
+        assert_eq!(ok.analysis_error, None);
+        let failed = by_id(&lib, pend[1].id).unwrap();
+        assert_eq!(failed.mood, None);
+        assert_eq!(failed.analysis_error.as_deref(), Some("bad audio"));
+        assert_eq!(by_id(&lib, pend[2].id).unwrap().mood, None);
+        // Every row still equals its browse row (the same query, one id).
+        for r in lib.browse(&v).unwrap() {
+            assert_eq!(by_id(&lib, r.id).as_ref(), Some(&r));
+        }
+        // Under another model version the result is not current: no mood.
+        let v2 = AnalysisVersion {
+            features: 1,
+            model: "m2".into(),
+        };
+        assert_eq!(lib.browse_row(&v2, pend[0].id).unwrap().unwrap().mood, None);
     }
 }
