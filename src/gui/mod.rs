@@ -834,7 +834,7 @@ mod tests {
         app
     }
 
-    fn stored(id: i64, result: Result<Quadrant, String>) -> Message {
+    fn stored(id: i64, result: Result<Quadrant, crate::analysis::TrackError>) -> Message {
         Message::Job(JobEvent::Progress(Progress {
             total: 2,
             done: 1,
@@ -907,7 +907,11 @@ mod tests {
     fn row_fetches_are_coalesced() {
         let mut app = analysing_app();
         assert_eq!(app.update(stored(3, Ok(Quadrant::Q1))).units(), 1);
-        assert_eq!(app.update(stored(5, Err("bad".into()))).units(), 0);
+        assert_eq!(
+            app.update(stored(5, Err(crate::analysis::TrackError::NoAudio)))
+                .units(),
+            0
+        );
         assert_eq!(app.stale_rows, vec![5]);
         let task = app.update(Message::RowsLoaded(Ok(vec![(
             3,
@@ -996,8 +1000,10 @@ mod tests {
             .source()
             .and_then(|s| s.downcast_ref::<Arc<std::io::Error>>())
             .is_some_and(|io| io.kind() == std::io::ErrorKind::OutOfMemory));
-        let e = BackendError::from(crate::library::StoreError::Sql("disk full".into()));
-        assert_eq!(e.to_string(), "database error: disk full");
+        let e = BackendError::from(crate::library::StoreError::from(
+            rusqlite::Error::QueryReturnedNoRows,
+        ));
+        assert_eq!(e.to_string(), "database error: Query returned no rows");
         assert!(matches!(e, BackendError::Library(_)));
         let e = BackendError::Analysis("model missing".into());
         assert_eq!(
