@@ -116,7 +116,7 @@ impl State {
                     Some(a) => {
                         let mood = a.mood();
                         let q = mood.quadrant;
-                        let summary = row![
+                        let headline = row![
                             widgets::badge(Some(&mood)),
                             text(format!(
                                 "{q} {} ({:.0} %)",
@@ -124,7 +124,13 @@ impl State {
                                 100.0 * mood.confidence()
                             ))
                             .size(theme::TEXT_BODY),
-                            space::horizontal(),
+                        ]
+                        .spacing(theme::SPACE_S)
+                        .align_y(alignment::Vertical::Center);
+                        // The numbers (and the uncertainty) on lines of their own: the pane is
+                        // too narrow to keep them beside the headline without wrapping.
+                        let mut summary = column![
+                            headline,
                             text(format!(
                                 "valence {:+.2}   arousal {:+.2}",
                                 a.valence, a.arousal
@@ -132,13 +138,10 @@ impl State {
                             .size(theme::TEXT_SMALL)
                             .style(muted_text),
                         ]
-                        .spacing(theme::SPACE_S)
-                        .align_y(alignment::Vertical::Center);
-                        // On its own line, so the numbers above keep their room.
-                        let summary = if mood.is_uncertain() {
+                        .spacing(4);
+                        if mood.is_uncertain() {
                             let r = mood.runner_up();
-                            column![
-                                summary,
+                            summary = summary.push(
                                 text(format!(
                                     "Uncertain: the point lies near an axis; or {r} {} ({:.0} %)",
                                     r.label(),
@@ -146,11 +149,8 @@ impl State {
                                 ))
                                 .size(theme::TEXT_SMALL)
                                 .style(muted_text),
-                            ]
-                            .spacing(4)
-                        } else {
-                            column![summary]
-                        };
+                            );
+                        }
                         body = body.push(summary);
                         if let Some(h) = &d.spectrogram {
                             body =
