@@ -10,7 +10,7 @@ use iced::futures::channel::{mpsc, oneshot};
 use iced::futures::Stream;
 use iced::widget::image;
 
-use crate::analysis::{default_version, Control, Engine, EngineOptions, Progress};
+use crate::analysis::{default_version, Control, Engine, EngineError, EngineOptions, Progress};
 use crate::library::{
     scan, AnalysisCounts, AnalysisVersion, BrowseRow, Library, ScanOptions, StoreError,
     StoredAnalysis, TimelinePoint, TrackRow,
@@ -36,10 +36,9 @@ pub enum BackendError {
     /// The library database (open, query, scan).
     #[error(transparent)]
     Library(#[from] StoreError),
-    /// The analysis engine (models, workers, storing results). Kept as its text: the
-    /// engine's error type is its own business, and this is all the window shows.
-    #[error("{0}")]
-    Analysis(String),
+    /// The analysis engine (models, workers, storing results).
+    #[error(transparent)]
+    Analysis(#[from] EngineError),
 }
 
 impl BackendError {
@@ -266,14 +265,10 @@ fn job(
         return Ok(());
     }
     let _ = tx.unbounded_send(JobEvent::LoadingModels);
-    // The engine's errors cross here as text only (see `BackendError::Analysis`).
-    let engine = Engine::load(EngineOptions::default())
-        .map_err(|e| BackendError::Analysis(e.to_string()))?;
-    let summary = engine
-        .run(db, control, |p| {
-            let _ = tx.unbounded_send(JobEvent::Progress(p.clone()));
-        })
-        .map_err(|e| BackendError::Analysis(e.to_string()))?;
+    let engine = Engine::load(EngineOptions::default())?;
+    let summary = engine.run(db, control, |p| {
+        let _ = tx.unbounded_send(JobEvent::Progress(p.clone()));
+    })?;
     let _ = tx.unbounded_send(JobEvent::Finished {
         // `done` counts every finished track, the failed ones included.
         analysed: summary.progress.done - summary.progress.failed,

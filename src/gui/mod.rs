@@ -1005,11 +1005,15 @@ mod tests {
         ));
         assert_eq!(e.to_string(), "database error: Query returned no rows");
         assert!(matches!(e, BackendError::Library(_)));
-        let e = BackendError::Analysis("model missing".into());
+        let e = BackendError::from(crate::analysis::EngineError::WorkerPanicked("boom".into()));
         assert_eq!(
             format!("Analysis failed: {e}"),
-            "Analysis failed: model missing"
+            "Analysis failed: an analysis worker panicked: boom"
         );
+        assert!(matches!(
+            e,
+            BackendError::Analysis(crate::analysis::EngineError::WorkerPanicked(_))
+        ));
     }
 
     /// A worker's panic comes back as an error naming the worker, not a stuck request.
