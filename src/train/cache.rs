@@ -63,7 +63,8 @@ impl SegmentCache {
         ))
     }
 
-    /// Cached features of `path`, computed by `extract` (and stored) on a miss.
+    /// Cached features of `path`, computed by `extract` (and stored) on a miss. A cached entry
+    /// counts only when `complete` accepts it (an older entry may lack what the caller needs).
     pub fn get_or_extract<E: From<SegmentError>>(
         &self,
         path: &Path,
