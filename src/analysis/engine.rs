@@ -484,7 +484,8 @@ fn lower_priority(nice: i32) {
     }
 }
 
-fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
+/// The message of a caught panic (shared with the GUI backend's workers).
+pub(crate) fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
     p.downcast_ref::<&str>()
         .map(|s| s.to_string())
         .or_else(|| p.downcast_ref::<String>().cloned())

@@ -6,6 +6,7 @@
 //! cover the whole track; see the README's throughput section for what that costs.
 
 mod engine;
+pub(crate) use engine::panic_text;
 pub mod prepare;
 pub mod route;
 pub mod sanity;

@@ -67,7 +67,7 @@ where
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|panic| {
                     Err(BackendError::WorkerPanicked {
                         worker,
-                        message: panic_message(panic.as_ref()),
+                        message: crate::analysis::panic_text(panic),
                     })
                 });
             let _ = tx.send(result);
@@ -76,14 +76,6 @@ where
     rx.await.map_err(|_| BackendError::WorkerStopped {
         worker: name.to_string(),
     })?
-}
-
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "panic".into())
 }
 
 /// The version results must carry to be current. Without the model files nothing is
@@ -230,7 +222,7 @@ pub fn run_job(
                 .unwrap_or_else(|panic| {
                     Err(BackendError::WorkerPanicked {
                         worker: "analysis".into(),
-                        message: panic_message(panic.as_ref()),
+                        message: crate::analysis::panic_text(panic),
                     })
                 });
                 if let Err(e) = result {
