@@ -13,4 +13,5 @@ pub mod gui;
 pub mod library;
 pub mod model;
 pub mod mood;
+pub mod playlists;
 pub mod train;

@@ -1,0 +1,1 @@
+//! ListenBrainz (JSON) and Last.fm (CSV) listening histories, parsed into listens.

@@ -1,0 +1,12 @@
+//! Listening history, "your mood now", mood playlists and M3U8 files.
+//!
+//! Laid out like the rest of Valence, in the order data flows: `history` (plays as the
+//! player and imports record them, and the counting rule), `import` (ListenBrainz and
+//! Last.fm exports read into plays), `mood_now` (the listener's current mood from the
+//! history, seeds 000 and 001), `generate` (playlists for a target under the rules),
+//! `store` (kept playlists and the "never in playlists" list), `m3u` (M3U8 export and
+//! M3U/M3U8 import). The SQL lives here, behind `Library` methods: the window and the
+//! command line only see these types.
+
+pub mod import;
+pub mod m3u;
