@@ -26,6 +26,7 @@ use crate::model::emotion::{EmotionError, EmotionModel, EMOTION_ASSET_DIR};
 use crate::model::musicnn::{Musicnn, MusicnnError, N_TAGS};
 use crate::model::segments::SEGMENT_SECS;
 use crate::model::tagger::MUSICNN_ASSET;
+use crate::mood::Calibration;
 
 /// Version of this pipeline (patch choice, timeline, thumbnail). Part of every result's
 /// model version, so a change here recomputes old results.
@@ -237,19 +238,36 @@ pub fn version_for(model_version: &str, stride: usize) -> AnalysisVersion {
     }
 }
 
-/// The version results must carry under the shipped model and default stride, read from
-/// the model's config without loading any weights (cheap: what the GUI asks).
-pub fn default_version() -> Result<AnalysisVersion, EngineError> {
+/// The shipped model's config.json, parsed (no weights loaded).
+fn shipped_config() -> Result<(PathBuf, serde_json::Value), EngineError> {
     let cfg = find_asset(&format!("{EMOTION_ASSET_DIR}/config.json"))?;
     let text = std::fs::read_to_string(&cfg)
         .map_err(|e| EmotionError::Load(format!("{}: {e}", cfg.display())))?;
     let v: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| EmotionError::Load(format!("{}: {e}", cfg.display())))?;
+    Ok((cfg, v))
+}
+
+/// The version results must carry under the shipped model and default stride, read from
+/// the model's config without loading any weights (cheap: what the GUI asks).
+pub fn default_version() -> Result<AnalysisVersion, EngineError> {
+    let (cfg, v) = shipped_config()?;
     let model = v
         .get("version")
         .and_then(|m| m.as_str())
         .ok_or_else(|| EmotionError::Load(format!("{}: no version", cfg.display())))?;
     Ok(version_for(model, DEFAULT_STRIDE))
+}
+
+/// The shipped model's calibration (how a valence/arousal point becomes quadrant
+/// probabilities), for moods computed from stored points, e.g. "your mood now".
+pub fn default_calibration() -> Result<Calibration, EngineError> {
+    let (cfg, v) = shipped_config()?;
+    match v.get("calibration") {
+        None => Ok(Calibration::default()),
+        Some(c) => serde_json::from_value(c.clone())
+            .map_err(|e| EmotionError::Load(format!("{}: calibration: {e}", cfg.display())).into()),
+    }
 }
 
 type Job = (PendingTrack, Result<Prepared, TrackError>);

@@ -12,8 +12,9 @@ pub mod route;
 pub mod sanity;
 
 pub use engine::{
-    default_version, timeline, version_for, Control, Engine, EngineError, EngineOptions, Progress,
-    StageTimes, Summary, TrackError, TrackOutcome, DEFAULT_STRIDE, PIPELINE_VERSION, TOP_TAGS,
+    default_calibration, default_version, timeline, version_for, Control, Engine, EngineError,
+    EngineOptions, Progress, StageTimes, Summary, TrackError, TrackOutcome, DEFAULT_STRIDE,
+    PIPELINE_VERSION, TOP_TAGS,
 };
 pub use prepare::{PatchPlan, PrepareError, Prepared, Preparer};
 

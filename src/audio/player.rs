@@ -67,6 +67,42 @@ impl AudioOutput {
         })
     }
 
+    /// An output with no device behind it: a thread consumes the audio `speed` times
+    /// faster than real time and throws it away. Position, end of track and seeking behave
+    /// as on a device, so the window's player and its play history can be tested (and run
+    /// headless) on machines without sound.
+    pub fn open_virtual(speed: f32) -> Result<Self, OutputError> {
+        use rodio::Source;
+        let (player, mut output) = rodio::Player::new();
+        let (keep_tx, keep_rx) = mpsc::channel::<()>();
+        let speed = if speed.is_finite() {
+            speed.clamp(0.01, 1000.0)
+        } else {
+            1.0
+        };
+        std::thread::Builder::new()
+            .name("valence-virtual-audio".into())
+            .spawn(move || {
+                const TICK: Duration = Duration::from_millis(5);
+                // Until the output is dropped (the sender hangs up).
+                while let Err(mpsc::RecvTimeoutError::Timeout) = keep_rx.recv_timeout(TICK) {
+                    let rate =
+                        f64::from(output.sample_rate().get()) * f64::from(output.channels().get());
+                    let samples = (rate * TICK.as_secs_f64() * f64::from(speed)) as usize;
+                    for _ in 0..samples.max(1) {
+                        if output.next().is_none() {
+                            break;
+                        }
+                    }
+                }
+            })
+            .map_err(|e| OutputError::Device(e.to_string()))?;
+        Ok(Self {
+            player,
+            _keep: keep_tx,
+        })
+    }
+
     /// Replaces whatever plays with `path`, from the start, and plays it.
     pub fn play_file(&self, path: &Path) -> Result<(), OutputError> {
         let source = StreamSource::open(path).map_err(|e| OutputError::File {

@@ -117,7 +117,7 @@ pub fn write_summary(s: &Summary, out: &mut impl Write) -> Result<()> {
 }
 
 /// Finds a track by id or by path.
-fn find_track(lib: &Library, which: &str) -> Result<TrackRow> {
+pub(super) fn find_track(lib: &Library, which: &str) -> Result<TrackRow> {
     if let Ok(id) = which.parse::<i64>() {
         if let Some(t) = lib.track(id)? {
             return Ok(t);

@@ -166,6 +166,30 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Your listening history, newest first (`history import FILE` reads a ListenBrainz or
+    /// Last.fm export).
+    History {
+        #[command(subcommand)]
+        action: Option<playlists::HistoryAction>,
+        /// How many plays to show.
+        #[arg(long, default_value_t = 30)]
+        limit: usize,
+        #[arg(long, global = true)]
+        json: bool,
+    },
+    /// Your mood now, from your listening: the week's most-played tracks (seed 000) and
+    /// your last 10 plays (seed 001).
+    Mood {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Mood playlists: new, list, show, export, import, rename, reorder, delete, never.
+    Playlist {
+        #[command(subcommand)]
+        action: playlists::PlaylistAction,
+        #[arg(long, global = true)]
+        json: bool,
+    },
     /// Draw a file's spectrogram as a PNG (log-mel, magma; time and frequency extent are
     /// printed and stored in the PNG's text chunks).
     Spectrogram {
@@ -190,6 +214,7 @@ pub enum Command {
 }
 
 mod analyze;
+mod playlists;
 mod train;
 
 pub fn main() -> ExitCode {
@@ -406,6 +431,22 @@ pub fn run(cli: Cli) -> Result<()> {
             };
             analyze::run_analyze(&db, opts, json, &mut out)?;
         }
+        Command::History {
+            action,
+            limit,
+            json,
+        } => {
+            let mut lib = open_library(cli.db)?;
+            playlists::run_history(&mut lib, action, limit, json, &mut out)?;
+        }
+        Command::Mood { json } => {
+            let lib = open_library(cli.db)?;
+            playlists::run_mood(&lib, json, &mut out)?;
+        }
+        Command::Playlist { action, json } => {
+            let mut lib = open_library(cli.db)?;
+            playlists::run_playlist(&mut lib, action, json, &mut out)?;
+        }
         Command::Show { track, json } => {
             let lib = open_library(cli.db)?;
             let version = crate::analysis::default_version()?;
@@ -512,7 +553,7 @@ pub fn run(cli: Cli) -> Result<()> {
     Ok(())
 }
 
-fn fmt_duration(secs: Option<f64>) -> String {
+pub(crate) fn fmt_duration(secs: Option<f64>) -> String {
     match secs {
         Some(s) if s.is_finite() && s >= 0.0 => {
             let s = s.round() as u64;

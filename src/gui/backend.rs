@@ -15,6 +15,10 @@ use crate::library::{
     scan, AnalysisCounts, AnalysisVersion, BrowseRow, Library, ScanOptions, StoreError,
     StoredAnalysis, TimelinePoint, TrackRow,
 };
+use crate::mood::Calibration;
+use crate::playlists::{
+    MoodMethod, MoodReading, NewPlay, Play, Playlist, PlaylistError, PlaylistSummary, Request,
+};
 
 /// Why a background request failed. `Clone` (iced messages must be), so the io error sits
 /// behind an `Arc`. The `Display` text is what the window shows.
@@ -39,6 +43,15 @@ pub enum BackendError {
     /// The analysis engine (models, workers, storing results).
     #[error(transparent)]
     Analysis(#[from] EngineError),
+    /// Making, keeping or exporting a playlist (shared: the error holds an io error).
+    #[error("{0}")]
+    Playlist(#[source] Arc<PlaylistError>),
+}
+
+impl From<PlaylistError> for BackendError {
+    fn from(e: PlaylistError) -> Self {
+        BackendError::Playlist(Arc::new(e))
+    }
 }
 
 impl BackendError {
@@ -177,6 +190,125 @@ pub async fn load_timeline(
                 .map(|d| d.timeline)
                 .unwrap_or_default(),
         ))
+    })
+    .await
+}
+
+/// The "mood now" card's two readings (seed 000's week, seed 001's last plays).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MoodData {
+    pub week: MoodReading,
+    pub recent: MoodReading,
+}
+
+impl MoodData {
+    pub fn reading(&self, method: MoodMethod) -> &MoodReading {
+        match method {
+            MoodMethod::Week => &self.week,
+            MoodMethod::Recent => &self.recent,
+        }
+    }
+}
+
+fn calibration() -> Calibration {
+    crate::analysis::default_calibration().unwrap_or_default()
+}
+
+fn now() -> i64 {
+    crate::library::store::now_secs()
+}
+
+pub async fn load_mood(db: PathBuf) -> Result<MoodData, BackendError> {
+    off_thread("mood", move || {
+        let lib = Library::open(&db)?;
+        let (v, _) = version();
+        let (cal, t) = (calibration(), now());
+        Ok(MoodData {
+            week: lib.mood_now(&v, &cal, MoodMethod::Week, t)?,
+            recent: lib.mood_now(&v, &cal, MoodMethod::Recent, t)?,
+        })
+    })
+    .await
+}
+
+/// Stores the plays the player measured; answers how many were stored.
+pub async fn record_plays(db: PathBuf, plays: Vec<NewPlay>) -> Result<usize, BackendError> {
+    off_thread("history", move || {
+        let mut lib = Library::open(&db)?;
+        let mut n = 0;
+        for p in &plays {
+            n += usize::from(lib.record_play(p)?.is_some());
+        }
+        Ok(n)
+    })
+    .await
+}
+
+/// The newest plays, for the History screen.
+pub async fn load_history(db: PathBuf, limit: usize) -> Result<Vec<Play>, BackendError> {
+    off_thread("history", move || {
+        Ok(Library::open(&db)?.history(limit, false)?)
+    })
+    .await
+}
+
+pub async fn load_playlists(db: PathBuf) -> Result<Vec<PlaylistSummary>, BackendError> {
+    off_thread("playlists", move || Ok(Library::open(&db)?.playlists()?)).await
+}
+
+pub async fn load_playlist(db: PathBuf, id: i64) -> Result<Option<Playlist>, BackendError> {
+    off_thread("playlists", move || {
+        let lib = Library::open(&db)?;
+        let (v, _) = version();
+        Ok(lib.playlist(&v, id)?)
+    })
+    .await
+}
+
+/// Makes a playlist for `req` now and keeps it; answers its id.
+pub async fn make_playlist(db: PathBuf, req: Request) -> Result<i64, BackendError> {
+    off_thread("playlists", move || {
+        let mut lib = Library::open(&db)?;
+        let (v, _) = version();
+        let made = lib.make_playlist(&v, &calibration(), &req, now())?;
+        Ok(lib.create_playlist(&made.name, Some(&made.request), &made.generated.tracks)?)
+    })
+    .await
+}
+
+/// A change to a kept playlist.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PlaylistEdit {
+    Rename(String),
+    /// The tracks in their new order (reordering and removing).
+    SetTracks(Vec<i64>),
+    Delete,
+}
+
+pub async fn edit_playlist(db: PathBuf, id: i64, edit: PlaylistEdit) -> Result<(), BackendError> {
+    off_thread("playlists", move || {
+        let mut lib = Library::open(&db)?;
+        match edit {
+            PlaylistEdit::Rename(name) => lib.rename_playlist(id, &name)?,
+            PlaylistEdit::SetTracks(t) => lib.set_playlist_tracks(id, &t)?,
+            PlaylistEdit::Delete => lib.delete_playlist(id)?,
+        };
+        Ok(())
+    })
+    .await
+}
+
+/// Writes a playlist as M3U8 to `out`; answers the file and the number of entries.
+pub async fn export_playlist(
+    db: PathBuf,
+    id: i64,
+    out: PathBuf,
+) -> Result<(PathBuf, usize), BackendError> {
+    off_thread("export", move || {
+        let lib = Library::open(&db)?;
+        let (v, _) = version();
+        let n = lib.export_playlist(&v, id, &out)?;
+        Ok((out, n))
     })
     .await
 }

@@ -19,12 +19,15 @@ pub struct State {
 #[derive(Debug, Clone)]
 pub enum Message {
     Play(i64),
+    MoreLike(i64),
     Close,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     Play(i64),
+    /// A playlist of tracks like this one.
+    MoreLike(i64),
     Close,
 }
 
@@ -53,6 +56,7 @@ impl State {
     pub fn update(&mut self, message: Message) -> Option<Event> {
         match message {
             Message::Play(id) => Some(Event::Play(id)),
+            Message::MoreLike(id) => Some(Event::MoreLike(id)),
             Message::Close => {
                 *self = State::default();
                 Some(Event::Close)
@@ -85,6 +89,10 @@ impl State {
                 .padding([6.0, 14.0])
                 .style(button::primary)
                 .on_press(Message::Play(id)),
+            button(text("More like this").size(theme::TEXT_SMALL))
+                .padding([6.0, 10.0])
+                .style(button::secondary)
+                .on_press_maybe(row.and_then(|r| r.mood).map(|_| Message::MoreLike(id))),
             button(text("×").size(theme::TEXT_BODY))
                 .padding([6.0, 10.0])
                 .style(theme::flat)

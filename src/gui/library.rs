@@ -142,6 +142,8 @@ pub enum Message {
     DoubleClicked(i64),
     Hover(i64),
     Unhover(i64),
+    /// "Make a playlist" for the one mood chip that is on.
+    MakePlaylist(Quadrant),
 }
 
 /// What the table tells the app.
@@ -149,6 +151,8 @@ pub enum Message {
 pub enum Event {
     Selected(i64),
     Play(i64),
+    /// A playlist of this mood.
+    MakePlaylist(Quadrant),
 }
 
 impl Default for State {
@@ -433,6 +437,7 @@ impl State {
                 self.selected = Some(id);
                 (Task::none(), Some(Event::Play(id)))
             }
+            Message::MakePlaylist(q) => (Task::none(), Some(Event::MakePlaylist(q))),
         }
     }
 
@@ -546,8 +551,10 @@ impl State {
             .on_input(Message::Search)
             .padding([6.0, 10.0])
             .size(theme::TEXT_BODY)
-            .width(Length::Fixed(300.0))
+            .width(Length::Fill)
             .style(theme::search_input);
+        // Up to 300 px, less when the detail pane leaves the filters little room.
+        let search = container(search).max_width(300.0).width(Length::Fill);
         let chips = row(Quadrant::ALL.into_iter().map(|q| {
             let on = self.moods[q.index()];
             button(text(format!("{q} {}", q.label())).size(theme::TEXT_SMALL))
@@ -557,6 +564,19 @@ impl State {
                 .into()
         }))
         .spacing(theme::SPACE_S);
+        // One mood chosen: offer a playlist of it.
+        let only: Vec<Quadrant> = Quadrant::ALL
+            .into_iter()
+            .filter(|q| self.moods[q.index()])
+            .collect();
+        let make: Element<'_, Message> = match only.as_slice() {
+            [q] => button(text(format!("Make a {} playlist", q.label())).size(theme::TEXT_SMALL))
+                .padding([4.0, 12.0])
+                .style(button::secondary)
+                .on_press(Message::MakePlaylist(*q))
+                .into(),
+            _ => space().into(),
+        };
         let count = if self.view.len() == self.rows.len() {
             format!("{} tracks", self.rows.len())
         } else {
@@ -566,6 +586,7 @@ impl State {
             row![
                 search,
                 chips,
+                make,
                 space::horizontal(),
                 text(count)
                     .size(theme::TEXT_SMALL)

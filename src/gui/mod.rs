@@ -1,12 +1,16 @@
 //! The Valence window (iced 0.14). One module per screen — `setup` (first run), `library`
-//! (the table), `detail` (one track), `player` (the bar) — each with its own `State`,
-//! `Message`, `update`, `view` and an outward `Event`; `backend` bridges to the library,
-//! the analysis engine and the disk off the UI thread.
+//! (the table), `detail` (one track), `player` (the bar), `playlists`, `history`, and the
+//! `mood_card` in the sidebar — each with its own `State`, `Message`, `update`, `view` and
+//! an outward `Event`; `backend` bridges to the library, the analysis engine and the disk
+//! off the UI thread.
 
 pub mod backend;
 pub mod detail;
+pub mod history;
 pub mod library;
+pub mod mood_card;
 pub mod player;
+pub mod playlists;
 pub mod setup;
 pub mod theme;
 pub mod widgets;
@@ -22,8 +26,24 @@ use iced::{alignment, event, Element, Font, Length, Subscription, Task, Theme};
 
 use crate::analysis::{Control, Progress};
 use crate::library::{AnalysisCounts, BrowseRow, TimelinePoint};
+use crate::playlists::{
+    MoodMethod, MoodReading, Play, Playlist, PlaylistSummary, Request, Size, Target,
+};
 
-use backend::{BackendError, DetailData, JobEvent, LibraryData, RowUpdate};
+use backend::{BackendError, DetailData, JobEvent, LibraryData, MoodData, PlaylistEdit, RowUpdate};
+
+/// The screens the sidebar switches between.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Library,
+    Playlists,
+    History,
+}
+
+/// Tracks in a playlist made from the window.
+pub const PLAYLIST_TRACKS: usize = 25;
+/// Variety of a playlist made from the window.
+pub const PLAYLIST_VARIETY: f32 = 0.3;
 
 /// The app's typeface (bundled with iced's `fira-sans` feature, so every machine and the
 /// snapshot tests render the same glyphs).
@@ -80,6 +100,13 @@ pub struct App {
     pub library: library::State,
     pub detail: detail::State,
     pub player: player::State,
+    pub playlists: playlists::State,
+    pub history: history::State,
+    screen: Screen,
+    mood: Option<MoodData>,
+    mood_method: MoodMethod,
+    /// Plays stored since start (tests check that playing records them).
+    plays_recorded: usize,
     job: Option<Job>,
     counts: AnalysisCounts,
     warning: Option<String>,
@@ -108,6 +135,18 @@ pub enum Message {
     /// Rows re-read after their analysis landed (`backend::load_rows`).
     RowsLoaded(Result<Vec<RowUpdate>, BackendError>),
     Job(JobEvent),
+    Screen(Screen),
+    Playlists(playlists::Message),
+    MoodCard(mood_card::Message),
+    MoodLoaded(Result<MoodData, BackendError>),
+    PlaysRecorded(Result<usize, BackendError>),
+    HistoryLoaded(Result<Vec<Play>, BackendError>),
+    PlaylistsLoaded(Result<Vec<PlaylistSummary>, BackendError>),
+    PlaylistLoaded(Result<Option<Playlist>, BackendError>),
+    /// A playlist was made and kept (its id), or why not.
+    PlaylistMade(Result<i64, BackendError>),
+    PlaylistEdited(Result<(), BackendError>),
+    Exported(Result<(PathBuf, usize), BackendError>),
     PauseJob(bool),
     CloseJob,
     AddMusic,
@@ -133,6 +172,12 @@ impl App {
             library: library::State::default(),
             detail: detail::State::default(),
             player: player::State::default(),
+            playlists: playlists::State::default(),
+            history: history::State::default(),
+            screen: Screen::Library,
+            mood: None,
+            mood_method: MoodMethod::Week,
+            plays_recorded: 0,
             job: None,
             counts: AnalysisCounts::default(),
             warning: None,
@@ -146,8 +191,81 @@ impl App {
 
     pub fn boot(db: PathBuf) -> (Self, Task<Message>) {
         let mut app = Self::new(db);
-        let task = app.reload();
+        let task = Task::batch([app.reload(), app.load_mood(), app.load_playlists()]);
         (app, task)
+    }
+
+    /// The app on a library database, with this audio output (tests: a virtual one).
+    pub fn with_db(db: PathBuf, opener: player::Opener) -> (Self, Task<Message>) {
+        let (mut app, task) = Self::boot(db);
+        app.setup = setup::State::new(None);
+        app.player = player::State::new(opener);
+        (app, task)
+    }
+
+    pub fn screen(&self) -> Screen {
+        self.screen
+    }
+
+    /// The mood card's readings, once loaded.
+    pub fn mood(&self) -> Option<&MoodData> {
+        self.mood.as_ref()
+    }
+
+    /// Plays stored since the window opened.
+    pub fn plays_recorded(&self) -> usize {
+        self.plays_recorded
+    }
+
+    fn load_mood(&self) -> Task<Message> {
+        Task::perform(backend::load_mood(self.db.clone()), Message::MoodLoaded)
+    }
+
+    fn load_playlists(&self) -> Task<Message> {
+        Task::perform(
+            backend::load_playlists(self.db.clone()),
+            Message::PlaylistsLoaded,
+        )
+    }
+
+    fn load_history(&self) -> Task<Message> {
+        Task::perform(
+            backend::load_history(self.db.clone(), history::LIMIT),
+            Message::HistoryLoaded,
+        )
+    }
+
+    fn open_playlist(&self, id: i64) -> Task<Message> {
+        Task::perform(
+            backend::load_playlist(self.db.clone(), id),
+            Message::PlaylistLoaded,
+        )
+    }
+
+    /// Makes and keeps a playlist for `target`; the Playlists screen opens on it.
+    fn make_playlist(&mut self, target: Target) -> Task<Message> {
+        let req = Request {
+            target,
+            size: Size::Count(PLAYLIST_TRACKS),
+            variety: PLAYLIST_VARIETY,
+            seed: crate::library::store::now_secs() as u64,
+        };
+        Task::perform(
+            backend::make_playlist(self.db.clone(), req),
+            Message::PlaylistMade,
+        )
+    }
+
+    /// Stores the plays the player finished measuring.
+    fn record_plays(&mut self) -> Task<Message> {
+        let plays = self.player.take_plays();
+        if plays.is_empty() {
+            return Task::none();
+        }
+        Task::perform(
+            backend::record_plays(self.db.clone(), plays),
+            Message::PlaysRecorded,
+        )
     }
 
     /// A ready app over the given rows, with no I/O (tests, benches).
@@ -331,12 +449,111 @@ impl App {
             }
             Message::Detail(m) => match self.detail.update(m) {
                 Some(detail::Event::Play(id)) => self.play(id),
+                Some(detail::Event::MoreLike(id)) => self.make_playlist(Target::Like(vec![id])),
                 Some(detail::Event::Close) => Task::none(),
                 None => Task::none(),
             },
             Message::Player(m) => {
                 let e = self.player.update(m);
                 self.on_player_event(e)
+            }
+            Message::Screen(s) => {
+                self.screen = s;
+                match s {
+                    Screen::History => self.load_history(),
+                    Screen::Playlists => self.load_playlists(),
+                    Screen::Library => Task::none(),
+                }
+            }
+            Message::Playlists(m) => match self.playlists.update(m) {
+                Some(e) => self.on_playlists_event(e),
+                None => Task::none(),
+            },
+            Message::MoodCard(mood_card::Message::Method(m)) => {
+                self.mood_method = m;
+                Task::none()
+            }
+            Message::MoodCard(mood_card::Message::MakePlaylist) => {
+                // The week's mood is seed 000's "my mood now"; right now, its point.
+                let target = match self.mood.as_ref().map(|d| d.reading(self.mood_method)) {
+                    Some(MoodReading::Mood(m)) if self.mood_method == MoodMethod::Recent => {
+                        Target::Point {
+                            valence: m.mood.valence,
+                            arousal: m.mood.arousal,
+                        }
+                    }
+                    _ => Target::Now,
+                };
+                self.make_playlist(target)
+            }
+            Message::MoodLoaded(r) => {
+                match r {
+                    Ok(d) => self.mood = Some(d),
+                    Err(e) => self.warning = Some(format!("Cannot read your mood now: {e}")),
+                }
+                Task::none()
+            }
+            Message::PlaysRecorded(r) => match r {
+                Ok(n) => {
+                    self.plays_recorded += n;
+                    let history = if self.screen == Screen::History {
+                        self.load_history()
+                    } else {
+                        Task::none()
+                    };
+                    Task::batch([self.load_mood(), history])
+                }
+                Err(e) => {
+                    self.warning = Some(format!("Cannot store the play in your history: {e}"));
+                    Task::none()
+                }
+            },
+            Message::HistoryLoaded(r) => {
+                self.history.set(r.map_err(|e| e.to_string()));
+                Task::none()
+            }
+            Message::PlaylistsLoaded(r) => {
+                match r {
+                    Ok(list) => self.playlists.set_list(list),
+                    Err(e) => self
+                        .playlists
+                        .set_status(format!("Cannot read the playlists: {e}")),
+                }
+                Task::none()
+            }
+            Message::PlaylistLoaded(r) => {
+                match r {
+                    Ok(p) => self.playlists.set_open(p),
+                    Err(e) => self
+                        .playlists
+                        .set_status(format!("Cannot open the playlist: {e}")),
+                }
+                Task::none()
+            }
+            Message::PlaylistMade(r) => {
+                self.screen = Screen::Playlists;
+                match r {
+                    Ok(id) => Task::batch([self.load_playlists(), self.open_playlist(id)]),
+                    Err(e) => {
+                        self.playlists.set_status(format!("No playlist made: {e}"));
+                        Task::none()
+                    }
+                }
+            }
+            Message::PlaylistEdited(r) => match r {
+                Ok(()) => self.load_playlists(),
+                Err(e) => {
+                    self.playlists
+                        .set_status(format!("The change was not stored: {e}"));
+                    self.load_playlists()
+                }
+            },
+            Message::Exported(r) => {
+                self.playlists.set_status(match r {
+                    Ok((path, n)) => format!("Exported {n} tracks to {}", path.display()),
+                    Err(e) => format!("Not exported: {e}"),
+                });
+                Task::none()
             }
             Message::DetailLoaded(r) => {
                 self.detail.loaded(r);
@@ -381,6 +598,34 @@ impl App {
         match e {
             library::Event::Selected(id) => self.select(id),
             library::Event::Play(id) => self.play(id),
+            library::Event::MakePlaylist(q) => self.make_playlist(Target::Quadrant(q)),
+        }
+    }
+
+    fn on_playlists_event(&mut self, e: playlists::Event) -> Task<Message> {
+        let edit = |app: &App, id, edit| {
+            Task::perform(
+                backend::edit_playlist(app.db.clone(), id, edit),
+                Message::PlaylistEdited,
+            )
+        };
+        match e {
+            playlists::Event::Open(id) => self.open_playlist(id),
+            playlists::Event::Rename(id, name) => edit(self, id, PlaylistEdit::Rename(name)),
+            playlists::Event::SetTracks(id, t) => edit(self, id, PlaylistEdit::SetTracks(t)),
+            playlists::Event::Delete(id) => edit(self, id, PlaylistEdit::Delete),
+            playlists::Event::Play(rows, index) => {
+                let queue = rows.iter().map(Into::into).collect();
+                let e = self.player.play_queue(queue, index);
+                self.on_player_event(e)
+            }
+            playlists::Event::Export(id, name) => {
+                let out = export_path(&name);
+                Task::perform(
+                    backend::export_playlist(self.db.clone(), id, out),
+                    Message::Exported,
+                )
+            }
         }
     }
 
@@ -410,14 +655,17 @@ impl App {
         self.on_player_event(e)
     }
 
+    /// After every player change: the new track's timeline, and the plays that ended go
+    /// to the history.
     fn on_player_event(&mut self, e: Option<player::Event>) -> Task<Message> {
-        match e {
+        let timeline = match e {
             Some(player::Event::NowPlaying(id)) => Task::perform(
                 backend::load_timeline(self.db.clone(), id),
                 Message::TimelineLoaded,
             ),
             None => Task::none(),
-        }
+        };
+        Task::batch([timeline, self.record_plays()])
     }
 
     fn start_job(&mut self, roots: Vec<PathBuf>) -> Task<Message> {
@@ -575,6 +823,12 @@ impl App {
         }
         let main: Element<'_, Message> = if self.on_setup_screen() {
             self.setup.view().map(Message::Setup)
+        } else if self.screen == Screen::Playlists {
+            self.playlists.view().map(Message::Playlists)
+        } else if self.screen == Screen::History {
+            row![self.history.view(), self.mood_pane()]
+                .height(Length::Fill)
+                .into()
         } else if self.library.is_empty() {
             container(
                 text("Reading your music folders… tracks appear here as they are found.")
@@ -586,8 +840,11 @@ impl App {
         } else {
             let selected = self.detail.id.and_then(|id| self.library.row(id));
             let mut r = row![self.library.view().map(Message::Library)];
+            // The open track, else the listener's mood now.
             if self.detail.id.is_some() {
                 r = r.push(self.detail.view(selected).map(Message::Detail));
+            } else {
+                r = r.push(self.mood_pane());
             }
             r.height(Length::Fill).into()
         };
@@ -600,6 +857,45 @@ impl App {
             .width(Length::Fill)
             .height(Length::Fill)
             .into()
+    }
+
+    /// The mood-now card as a right-hand pane.
+    fn mood_pane(&self) -> Element<'_, Message> {
+        container(mood_card::view(self.mood.as_ref(), self.mood_method).map(Message::MoodCard))
+            .width(Length::Fixed(300.0))
+            .height(Length::Fill)
+            .padding(theme::SPACE_M)
+            .style(theme::panel)
+            .into()
+    }
+
+    /// Library, Playlists, History.
+    fn tabs(&self) -> Element<'_, Message> {
+        let tab = |s: Screen, label: String| {
+            button(text(label).size(theme::TEXT_BODY))
+                .padding([6.0, 12.0])
+                .style(if self.screen == s {
+                    button::secondary
+                } else {
+                    theme::flat
+                })
+                .on_press(Message::Screen(s))
+        };
+        let lists = self.playlists.list().len();
+        row![
+            tab(Screen::Library, "Library".into()),
+            tab(
+                Screen::Playlists,
+                if lists > 0 {
+                    format!("Playlists ({lists})")
+                } else {
+                    "Playlists".into()
+                }
+            ),
+            tab(Screen::History, "History".into()),
+        ]
+        .spacing(theme::SPACE_XS)
+        .into()
     }
 
     fn top_bar(&self) -> Element<'_, Message> {
@@ -623,6 +919,7 @@ impl App {
                     weight: iced::font::Weight::Bold,
                     ..Font::with_name(FONT_NAME)
                 }),
+                self.tabs(),
                 text(summary)
                     .size(theme::TEXT_SMALL)
                     .style(detail::muted_text),
@@ -738,6 +1035,33 @@ impl App {
                 .into(),
         )
     }
+}
+
+/// Where the window exports a playlist: `Playlists/NAME.m3u8` in the music folder (the
+/// home folder without one).
+fn export_path(name: &str) -> PathBuf {
+    let base = directories::UserDirs::new()
+        .map(|u| {
+            u.audio_dir()
+                .map(|p| p.to_path_buf())
+                .unwrap_or_else(|| u.home_dir().to_path_buf())
+        })
+        .unwrap_or_else(|| PathBuf::from("."));
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c == '/' || c == '\\' || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let safe = safe.trim().trim_start_matches('.');
+    base.join("Playlists").join(format!(
+        "{}.m3u8",
+        if safe.is_empty() { "playlist" } else { safe }
+    ))
 }
 
 fn fmt_eta(secs: f64) -> String {

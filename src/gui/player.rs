@@ -1,6 +1,11 @@
 //! The player bar: play/pause, previous/next, the seek bar drawn as the track's emotion
 //! timeline, volume. The queue is the library view (filtered, sorted) when play started.
 //! Without an audio device the bar says why instead of playing.
+//!
+//! Every play is measured for the listening history: the seconds heard are the stretches of
+//! the track actually played (a seek ends one stretch and starts another, so jumping ahead
+//! is not hearing), and how it ended (finished, skipped). The app collects them with
+//! [`State::take_plays`].
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -10,6 +15,7 @@ use iced::{alignment, Element, Length};
 
 use crate::audio::player::{AudioOutput, OutputError};
 use crate::library::{BrowseRow, TimelinePoint};
+use crate::playlists::{NewPlay, PlayEnd};
 
 use super::theme;
 use super::widgets::timeline::SeekBar;
@@ -56,6 +62,19 @@ pub struct State {
     volume: f32,
     timeline: Vec<TimelinePoint>,
     error: Option<String>,
+    /// The play being measured: track, start (unix seconds), seconds heard before the
+    /// current stretch, and where the current stretch began.
+    measuring: Option<Measure>,
+    /// Plays that ended and are not yet collected by the app.
+    ended: Vec<NewPlay>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Measure {
+    track_id: i64,
+    started_at: i64,
+    heard: f64,
+    stretch_from: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -94,7 +113,31 @@ impl State {
             volume: 0.8,
             timeline: Vec::new(),
             error: None,
+            measuring: None,
+            ended: Vec::new(),
         }
+    }
+
+    /// The plays that ended since the last call, oldest first.
+    pub fn take_plays(&mut self) -> Vec<NewPlay> {
+        std::mem::take(&mut self.ended)
+    }
+
+    /// Ends the play being measured (if any) at `position` seconds.
+    fn end_play(&mut self, how: PlayEnd, position: f64) {
+        if let Some(m) = self.measuring.take() {
+            self.ended.push(NewPlay {
+                track_id: m.track_id,
+                started_at: m.started_at,
+                heard_secs: m.heard + (position - m.stretch_from).max(0.0),
+                ended: how,
+            });
+        }
+    }
+
+    /// Ends the current play as stopped (the window closes, or the queue is replaced).
+    pub fn stop_measuring(&mut self) {
+        self.end_play(PlayEnd::Stopped, self.position);
     }
 
     pub fn is_playing(&self) -> bool {
@@ -140,6 +183,8 @@ impl State {
 
     fn start(&mut self, index: usize) -> Option<Event> {
         let item = self.queue.get(index)?.clone();
+        // Whatever played before was left for this one.
+        self.end_play(PlayEnd::Skipped, self.position);
         self.index = Some(index);
         self.position = 0.0;
         self.timeline.clear();
@@ -150,6 +195,12 @@ impl State {
             Ok(()) => {
                 self.playing = true;
                 self.error = None;
+                self.measuring = Some(Measure {
+                    track_id: item.id,
+                    started_at: crate::library::store::now_secs(),
+                    heard: 0.0,
+                    stretch_from: 0.0,
+                });
             }
             Err(e) => {
                 self.playing = false;
@@ -183,6 +234,7 @@ impl State {
                 if next < self.queue.len() {
                     self.start(next)
                 } else {
+                    self.end_play(PlayEnd::Skipped, self.position);
                     self.stop();
                     None
                 }
@@ -216,7 +268,9 @@ impl State {
                 if let Output::Open(o) = &self.output {
                     if self.playing {
                         if o.is_idle() {
-                            // The track ended: go on with the queue.
+                            // The track ended: heard to its end; go on with the queue.
+                            let end = self.duration().max(self.position);
+                            self.end_play(PlayEnd::Finished, end);
                             return self.update(Message::Next);
                         }
                         self.position = o.position().as_secs_f64();
@@ -258,7 +312,14 @@ impl State {
         };
         if let Output::Open(o) = &self.output {
             match o.seek(Duration::from_secs_f64(secs)) {
-                Ok(()) => self.position = secs,
+                Ok(()) => {
+                    // A seek ends the stretch heard so far and starts another.
+                    if let Some(m) = &mut self.measuring {
+                        m.heard += (self.position - m.stretch_from).max(0.0);
+                        m.stretch_from = secs;
+                    }
+                    self.position = secs;
+                }
                 Err(e) => self.error = Some(e.to_string()),
             }
         }

@@ -136,7 +136,7 @@ pub struct BrowseRow {
     pub analysis_error: Option<String>,
 }
 
-const CURRENT: &str = "a.features_version = ?1 AND a.model_version = ?2 \
+pub(crate) const CURRENT: &str = "a.features_version = ?1 AND a.model_version = ?2 \
      AND a.source_size = t.size AND a.source_mtime_ns = t.mtime_ns";
 
 fn f32s_to_blob(v: &[f32]) -> Vec<u8> {

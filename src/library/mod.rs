@@ -1,8 +1,8 @@
 //! The music library: walking folders, reading tags, and the SQLite store.
 
-mod analysis;
+pub(crate) mod analysis;
 mod scan;
-mod store;
+pub(crate) mod store;
 mod tags;
 
 pub use crate::mood::{Mood, Quadrant};

@@ -75,6 +75,46 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (track_id, idx)
     ) WITHOUT ROWID;
     "#,
+    // 3: listening history, kept playlists, and the tracks never to put in a playlist.
+    r#"
+    CREATE TABLE plays (
+        id          INTEGER PRIMARY KEY,
+        -- NULL once the file leaves the library: the play itself is kept (artist, title).
+        track_id    INTEGER REFERENCES tracks (id) ON DELETE SET NULL,
+        started_at  INTEGER NOT NULL,   -- unix seconds, UTC
+        heard_s     REAL    NOT NULL,
+        ended       TEXT    CHECK (ended IN ('finished', 'skipped', 'stopped')),  -- NULL: imported
+        counts      INTEGER NOT NULL CHECK (counts IN (0, 1)),
+        source      TEXT    NOT NULL CHECK (source IN ('player', 'listenbrainz', 'lastfm')),
+        artist      TEXT,
+        title       TEXT,
+        duration_s  REAL
+    );
+    CREATE INDEX plays_time ON plays (started_at);
+    CREATE INDEX plays_counted ON plays (counts, started_at);
+    CREATE INDEX plays_track ON plays (track_id);
+    -- Importing the same export twice adds nothing.
+    CREATE UNIQUE INDEX plays_imported_once ON plays (source, started_at, artist, title)
+        WHERE source != 'player';
+    CREATE TABLE playlists (
+        id         INTEGER PRIMARY KEY,
+        name       TEXT    NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        recipe     TEXT                 -- JSON: how it was made; NULL when imported
+    );
+    CREATE TABLE playlist_items (
+        playlist_id INTEGER NOT NULL REFERENCES playlists (id) ON DELETE CASCADE,
+        pos         INTEGER NOT NULL,
+        track_id    INTEGER NOT NULL REFERENCES tracks (id) ON DELETE CASCADE,
+        PRIMARY KEY (playlist_id, pos)
+    ) WITHOUT ROWID;
+    CREATE INDEX playlist_items_track ON playlist_items (track_id);
+    CREATE TABLE excluded_tracks (
+        track_id INTEGER PRIMARY KEY REFERENCES tracks (id) ON DELETE CASCADE,
+        since    INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// Schema version this build writes.

@@ -8,5 +8,19 @@
 //! M3U/M3U8 import). The SQL lives here, behind `Library` methods: the window and the
 //! command line only see these types.
 
+pub mod generate;
+pub mod history;
 pub mod import;
 pub mod m3u;
+pub mod mood_now;
+pub mod store;
+
+#[cfg(test)]
+mod tests;
+
+pub use generate::{
+    generate, Candidate, GenerateError, Generated, Pool, Request, Rule, Size, Target,
+};
+pub use history::{play_counts, ImportReport, NewPlay, Play, PlayEnd, PlaySource, Unmatched};
+pub use mood_now::{MoodMethod, MoodNow, MoodReading, MoodSource};
+pub use store::{M3uImport, Made, MissingEntry, Playlist, PlaylistError, PlaylistSummary};

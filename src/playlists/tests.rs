@@ -1,0 +1,731 @@
+//! Tests of the playlists capability on synthetic libraries with a fixed clock: the history
+//! and its counting rule, the mood now, every playlist rule (property tests), kept playlists
+//! and their M3U8 files.
+
+use std::collections::{HashMap, HashSet};
+
+use proptest::prelude::*;
+use rusqlite::params;
+
+use super::*;
+use crate::library::{AnalysisVersion, Library};
+use crate::mood::{Calibration, Quadrant};
+
+/// A fixed "now": 2026-11-22 12:00 UTC.
+const NOW: i64 = 1_795_348_800;
+const DAY: i64 = 24 * 3600;
+
+fn version() -> AnalysisVersion {
+    AnalysisVersion {
+        features: 1,
+        model: "test+a1s1".into(),
+    }
+}
+
+/// A track of the fixture library.
+#[derive(Clone)]
+struct T {
+    artist: String,
+    album: String,
+    title: String,
+    secs: f64,
+    point: Option<(f32, f32)>,
+}
+
+fn t(artist: &str, title: &str, secs: f64, point: Option<(f32, f32)>) -> T {
+    T {
+        artist: artist.into(),
+        album: format!("{artist} album"),
+        title: title.into(),
+        secs,
+        point,
+    }
+}
+
+/// A library of `tracks` (ids 1..), analysed under `version()` where a point is given, with
+/// files under `dir` (not created).
+fn library(dir: &std::path::Path, tracks: &[T]) -> Library {
+    let lib = Library::open_in_memory().unwrap();
+    let v = version();
+    for (i, tr) in tracks.iter().enumerate() {
+        let id = i as i64 + 1;
+        lib.conn
+            .execute(
+                "INSERT INTO tracks (id, path, size, mtime_ns, status, title, artist, album,
+                    duration_s, added_at, updated_at)
+                 VALUES (?1, ?2, 1000, 1, 'ok', ?3, ?4, ?5, ?6, 0, 0)",
+                params![
+                    id,
+                    dir.join(format!("{id}.flac")).to_string_lossy().as_bytes(),
+                    tr.title,
+                    tr.artist,
+                    tr.album,
+                    tr.secs
+                ],
+            )
+            .unwrap();
+        if let Some((va, ar)) = tr.point {
+            let p = Calibration::default().probs(va, ar);
+            let emb: Vec<u8> = (0..8)
+                .flat_map(|k| ((k as f32 * va).sin() + ar).to_le_bytes())
+                .collect();
+            lib.conn
+                .execute(
+                    "INSERT INTO analysis (track_id, status, features_version, model_version,
+                        source_size, source_mtime_ns, analysed_at, quadrant, p1, p2, p3, p4,
+                        valence, arousal, duration_s, embedding)
+                     VALUES (?1, 'ok', ?2, ?3, 1000, 1, 0, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                    params![
+                        id,
+                        v.features,
+                        v.model,
+                        Quadrant::of_point(va, ar).number(),
+                        p[0],
+                        p[1],
+                        p[2],
+                        p[3],
+                        va,
+                        ar,
+                        tr.secs,
+                        emb
+                    ],
+                )
+                .unwrap();
+        }
+    }
+    lib
+}
+
+fn play(lib: &mut Library, id: i64, at: i64, heard: f64) -> Play {
+    lib.record_play(&NewPlay {
+        track_id: id,
+        started_at: at,
+        heard_secs: heard,
+        ended: PlayEnd::Finished,
+    })
+    .unwrap()
+    .unwrap()
+}
+
+// ---- history -------------------------------------------------------------------------
+
+#[test]
+fn plays_are_stored_with_the_counting_rule_and_outlive_their_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lib = library(
+        dir.path(),
+        &[
+            t("A", "Short", 25.0, None),
+            t("B", "Song", 200.0, None),
+            t("C", "Epic", 900.0, None),
+        ],
+    );
+    assert!(!play(&mut lib, 1, NOW, 25.0).counts, "not longer than 30 s");
+    assert!(!play(&mut lib, 2, NOW + 1, 99.0).counts);
+    assert!(play(&mut lib, 2, NOW + 2, 100.0).counts, "half its length");
+    assert!(!play(&mut lib, 3, NOW + 3, 239.0).counts);
+    assert!(play(&mut lib, 3, NOW + 4, 240.0).counts, "4 minutes");
+    let skipped = lib
+        .record_play(&NewPlay {
+            track_id: 2,
+            started_at: NOW + 5,
+            heard_secs: 3.0,
+            ended: PlayEnd::Skipped,
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (skipped.ended, skipped.counts),
+        (Some(PlayEnd::Skipped), false)
+    );
+    assert_eq!(lib.play_count().unwrap(), 6);
+    let counted = lib.history(10, true).unwrap();
+    assert_eq!(counted.len(), 2);
+    assert_eq!(counted[0].started_at, NOW + 4, "newest first");
+    // Unknown track: nothing stored.
+    assert!(lib
+        .record_play(&NewPlay {
+            track_id: 42,
+            started_at: NOW,
+            heard_secs: 100.0,
+            ended: PlayEnd::Stopped
+        })
+        .unwrap()
+        .is_none());
+    // The file leaves the library: the play stays, with its artist and title.
+    lib.conn
+        .execute("DELETE FROM tracks WHERE id = 3", [])
+        .unwrap();
+    let all = lib.history(10, false).unwrap();
+    assert_eq!(all.len(), 6);
+    let epic = all.iter().find(|p| p.title == "Epic").unwrap();
+    assert_eq!((epic.track_id, epic.artist.as_str()), (None, "C"));
+}
+
+// ---- mood now ------------------------------------------------------------------------
+
+fn mood_lib(dir: &std::path::Path) -> Library {
+    library(
+        dir,
+        &[
+            t("A", "Happy 1", 200.0, Some((0.6, 0.4))),  // 1
+            t("B", "Happy 2", 200.0, Some((0.4, 0.2))),  // 2
+            t("C", "Sad 1", 200.0, Some((-0.6, -0.4))),  // 3
+            t("D", "Calm 1", 200.0, Some((0.5, -0.5))),  // 4
+            t("E", "Not analysed", 200.0, None),         // 5
+            t("F", "Tense 1", 200.0, Some((-0.5, 0.6))), // 6
+        ],
+    )
+}
+
+fn reading(lib: &Library, method: MoodMethod) -> MoodReading {
+    lib.mood_now(&version(), &Calibration::default(), method, NOW)
+        .unwrap()
+}
+
+#[test]
+fn fewer_than_three_counted_plays_is_not_enough() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lib = mood_lib(dir.path());
+    play(&mut lib, 1, NOW - 100, 200.0);
+    play(&mut lib, 2, NOW - 90, 200.0);
+    // Not counted, and not analysed: neither helps.
+    play(&mut lib, 3, NOW - 80, 10.0);
+    play(&mut lib, 5, NOW - 70, 200.0);
+    for method in [MoodMethod::Week, MoodMethod::Recent] {
+        assert_eq!(
+            reading(&lib, method),
+            MoodReading::NotEnough {
+                plays: 2,
+                needed: 3
+            }
+        );
+    }
+    play(&mut lib, 3, NOW - 60, 200.0);
+    assert!(reading(&lib, MoodMethod::Week).mood().is_some());
+}
+
+#[test]
+fn the_week_is_the_top_ten_weighted_by_plays_within_seven_days() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lib = mood_lib(dir.path());
+    // Track 1 three times, track 3 once inside the window; track 4 just outside it (7 days
+    // and one second ago), track 6 exactly 7 days ago (outside: the window is (now - 7 d,
+    // now]), and a play after `now` (a wrong clock) is ignored.
+    for k in 0..3 {
+        play(&mut lib, 1, NOW - DAY - k, 200.0);
+    }
+    play(&mut lib, 3, NOW - 6 * DAY, 200.0);
+    play(&mut lib, 4, NOW - 7 * DAY - 1, 200.0);
+    play(&mut lib, 6, NOW - 7 * DAY, 200.0);
+    play(&mut lib, 6, NOW + 10, 200.0);
+    let m = reading(&lib, MoodMethod::Week);
+    let m = m.mood().unwrap();
+    let ids: Vec<(i64, usize)> = m.sources.iter().map(|s| (s.track_id, s.plays)).collect();
+    assert_eq!(ids, vec![(1, 3), (3, 1)]);
+    // Weighted mean of (0.6, 0.4) x 3/4 and (-0.6, -0.4) x 1/4.
+    assert!((m.mood.valence - 0.3).abs() < 1e-6, "{m:?}");
+    assert!((m.mood.arousal - 0.2).abs() < 1e-6);
+    assert_eq!(m.mood.quadrant, Quadrant::Q1);
+    assert!((m.sources[0].weight - 0.75).abs() < 1e-6);
+    // The quadrant probabilities follow the averaged point, as for a track.
+    let cal = Calibration::default();
+    assert_eq!(
+        m.mood,
+        crate::mood::Mood::from_point(m.mood.valence, m.mood.arousal, &cal)
+    );
+}
+
+#[test]
+fn the_week_keeps_ten_tracks_and_breaks_ties_by_recency() {
+    let dir = tempfile::tempdir().unwrap();
+    let tracks: Vec<T> = (0..12)
+        .map(|i| {
+            t(
+                &format!("Artist {i}"),
+                &format!("Song {i}"),
+                180.0,
+                Some((0.1 * i as f32 - 0.5, 0.3)),
+            )
+        })
+        .collect();
+    let mut lib = library(dir.path(), &tracks);
+    // Tracks 1 and 2 twice; tracks 3..=12 once each, track 12 most recently.
+    for id in 1..=12 {
+        play(&mut lib, id, NOW - 1000 + id, 180.0);
+    }
+    play(&mut lib, 1, NOW - 3000, 180.0);
+    play(&mut lib, 2, NOW - 3000, 180.0);
+    let m = reading(&lib, MoodMethod::Week);
+    let ids: Vec<i64> = m
+        .mood()
+        .unwrap()
+        .sources
+        .iter()
+        .map(|s| s.track_id)
+        .collect();
+    // Two plays first (2 played last, after 1), then the single plays newest first; 3 and 4
+    // are the oldest single plays and fall out of the ten.
+    assert_eq!(ids, vec![2, 1, 12, 11, 10, 9, 8, 7, 6, 5]);
+}
+
+#[test]
+fn right_now_reads_the_last_ten_counted_plays() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lib = mood_lib(dir.path());
+    // Old listening (a month ago) is all the Recent method has: it still answers, the week
+    // does not.
+    for k in 0..8 {
+        play(&mut lib, 3, NOW - 30 * DAY - k, 200.0);
+    }
+    assert!(reading(&lib, MoodMethod::Week).mood().is_none());
+    let m = reading(&lib, MoodMethod::Recent);
+    assert_eq!(m.mood().unwrap().mood.quadrant, Quadrant::Q3);
+    // Ten fresh happy plays, one skipped (not counted): the last ten counted are happy.
+    for k in 0..10 {
+        play(&mut lib, 1 + (k % 2), NOW - 100 + k, 200.0);
+    }
+    play(&mut lib, 3, NOW - 1, 5.0);
+    let m = reading(&lib, MoodMethod::Recent);
+    let m = m.mood().unwrap();
+    assert_eq!(m.mood.quadrant, Quadrant::Q1);
+    assert_eq!(m.sources.iter().map(|s| s.plays).sum::<usize>(), 10);
+    assert!(m.sources.iter().all(|s| s.track_id != 3));
+}
+
+// ---- playlist rules (property tests) -------------------------------------------------
+
+fn arb_pool() -> impl Strategy<Value = Pool> {
+    (8usize..160, 1usize..25, any::<u64>()).prop_map(|(n, artists, salt)| {
+        let mut s = salt | 1;
+        let mut next = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        let mut pool = Pool::default();
+        for i in 0..n {
+            let r = next();
+            let artist = (r % artists as u64) as usize;
+            pool.candidates.push(Candidate {
+                id: i as i64 + 1,
+                artist: format!("Artist {artist}"),
+                album_artist: String::new(),
+                album: format!("Album {}", (r >> 8) % 3),
+                duration_secs: 60.0 + ((r >> 16) % 340) as f64,
+                valence: ((r >> 24) % 2000) as f32 / 1000.0 - 1.0,
+                arousal: ((r >> 36) % 2000) as f32 / 1000.0 - 1.0,
+                embedding: (0..4)
+                    .map(|k| ((r >> (k * 5)) % 97) as f32 - 48.0)
+                    .collect(),
+            });
+            match (r >> 48) % 10 {
+                0 => {
+                    pool.excluded.insert(i as i64 + 1);
+                }
+                1 => {
+                    pool.played_recently.insert(i as i64 + 1);
+                }
+                _ => {}
+            }
+        }
+        pool
+    })
+}
+
+fn arb_request(n: usize) -> impl Strategy<Value = Request> {
+    let target = prop_oneof![
+        (0usize..4).prop_map(|q| Target::Quadrant(Quadrant::ALL[q])),
+        (-1.0f32..1.0, -1.0f32..1.0)
+            .prop_map(|(valence, arousal)| Target::Point { valence, arousal }),
+        proptest::collection::vec(1i64..=(n as i64), 1..4).prop_map(Target::Like),
+    ];
+    let size = prop_oneof![
+        (1usize..40).prop_map(Size::Count),
+        (5.0f64..120.0).prop_map(Size::Minutes),
+    ];
+    (target, size, 0.0f32..=1.0, any::<u64>()).prop_map(|(target, size, variety, seed)| Request {
+        target,
+        size,
+        variety,
+        seed,
+    })
+}
+
+/// Pools whose every track is eligible for Like seeds (the seeds need not be excluded).
+fn pool_and_request() -> impl Strategy<Value = (Pool, Request)> {
+    arb_pool().prop_flat_map(|pool| {
+        let n = pool.candidates.len().min(8);
+        (Just(pool), arb_request(n))
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    /// Every rule holds for every playlist made; a request that cannot be met says which
+    /// rules blocked it; the same inputs and seed give the same playlist.
+    #[test]
+    fn every_playlist_keeps_every_rule((pool, req) in pool_and_request()) {
+        let by_id: HashMap<i64, &Candidate> = pool.candidates.iter().map(|c| (c.id, c)).collect();
+        match generate(&pool, &req) {
+            Ok(g) => {
+                // The same inputs and seed give the same playlist.
+                prop_assert_eq!(&generate(&pool, &req).unwrap(), &g);
+                let unique: HashSet<i64> = g.tracks.iter().copied().collect();
+                prop_assert_eq!(unique.len(), g.tracks.len(), "no track twice");
+                if let Target::Like(seeds) = &req.target {
+                    prop_assert!(g.tracks.iter().all(|t| !seeds.contains(t)), "seeds not in result");
+                }
+                for id in &g.tracks {
+                    prop_assert!(!pool.played_recently.contains(id), "played in the last 24 h");
+                    prop_assert!(!pool.excluded.contains(id), "never in playlists");
+                    if let Target::Quadrant(q) = req.target {
+                        let c = by_id[id];
+                        prop_assert_eq!(Quadrant::of_point(c.valence, c.arousal), q);
+                    }
+                }
+                for w in g.tracks.windows(3) {
+                    let a: HashSet<&str> = w.iter().map(|id| by_id[id].artist.as_str()).collect();
+                    prop_assert_eq!(a.len(), w.len(), "an artist twice within 3 tracks");
+                }
+                for w in g.tracks.windows(2) {
+                    prop_assert_ne!(&by_id[&w[0]].artist, &by_id[&w[1]].artist);
+                }
+                let mut albums: HashMap<(&str, &str), usize> = HashMap::new();
+                for id in &g.tracks {
+                    let c = by_id[id];
+                    *albums.entry((c.artist.as_str(), c.album.as_str())).or_default() += 1;
+                }
+                prop_assert!(albums.values().all(|&n| n <= 2), "at most 2 per album");
+                let total: f64 = g.tracks.iter().map(|id| by_id[id].duration_secs).sum();
+                prop_assert!((total - g.total_secs).abs() < 1e-6);
+                match req.size {
+                    Size::Count(n) => prop_assert_eq!(g.tracks.len(), n),
+                    Size::Minutes(m) => {
+                        prop_assert!((total - m * 60.0).abs() <= 0.05 * m * 60.0 + 1e-9,
+                            "{} s for {} min", total, m);
+                    }
+                }
+            }
+            Err(GenerateError::Unsatisfiable { blocked, got, .. }) => {
+                // It says which rules blocked the rest, or the library ran out of tracks;
+                // it stopped short.
+                prop_assert!(blocked.iter().any(|(_, n)| *n > 0) || got == pool.candidates.len(),
+                    "{:?}", blocked);
+                if let Size::Count(n) = req.size { prop_assert!(got < n); }
+            }
+            Err(GenerateError::SeedNotAnalysed(_)) | Err(GenerateError::NoSeeds) => {
+                prop_assert!(matches!(req.target, Target::Like(_)));
+            }
+            Err(e) => prop_assert!(false, "{}", e),
+        }
+    }
+}
+
+/// A library where everything is allowed, for the variety and message tests.
+fn open_pool(n: usize) -> Pool {
+    let mut pool = Pool::default();
+    for i in 0..n {
+        let x = (i as f32 * 0.618).fract() * 2.0 - 1.0;
+        let y = (i as f32 * 0.414).fract() * 2.0 - 1.0;
+        pool.candidates.push(Candidate {
+            id: i as i64 + 1,
+            artist: format!("Artist {i}"),
+            album_artist: String::new(),
+            album: format!("Album {i}"),
+            duration_secs: 200.0,
+            valence: x,
+            arousal: y,
+            embedding: Vec::new(),
+        });
+    }
+    pool
+}
+
+#[test]
+fn variety_trades_closeness_for_spread() {
+    let pool = open_pool(2000);
+    let by_id: HashMap<i64, &Candidate> = pool.candidates.iter().map(|c| (c.id, c)).collect();
+    let stats = |variety: f32| -> (f32, f32) {
+        let (mut dist, mut spread) = (0.0, 0.0);
+        for seed in 0..20 {
+            let req = Request {
+                target: Target::Point {
+                    valence: 0.4,
+                    arousal: -0.3,
+                },
+                size: Size::Count(20),
+                variety,
+                seed,
+            };
+            let g = generate(&pool, &req).unwrap();
+            dist += g.distances.iter().sum::<f32>() / 20.0;
+            // Mean distance of the tracks from their own centroid.
+            let pts: Vec<(f32, f32)> = g
+                .tracks
+                .iter()
+                .map(|id| (by_id[id].valence, by_id[id].arousal))
+                .collect();
+            let (cx, cy) = (
+                pts.iter().map(|p| p.0).sum::<f32>() / 20.0,
+                pts.iter().map(|p| p.1).sum::<f32>() / 20.0,
+            );
+            spread += pts
+                .iter()
+                .map(|p| ((p.0 - cx).powi(2) + (p.1 - cy).powi(2)).sqrt())
+                .sum::<f32>()
+                / 20.0;
+        }
+        (dist / 20.0, spread / 20.0)
+    };
+    let (d0, s0) = stats(0.0);
+    let (d5, s5) = stats(0.5);
+    let (d1, s1) = stats(1.0);
+    assert!(d0 < d5 && d5 < d1, "closeness: {d0} {d5} {d1}");
+    assert!(s0 < s5 && s5 < s1, "spread: {s0} {s5} {s1}");
+    // Variety 0 is the closest tracks, whatever the seed.
+    let req = |seed| Request {
+        target: Target::Point {
+            valence: 0.4,
+            arousal: -0.3,
+        },
+        size: Size::Count(20),
+        variety: 0.0,
+        seed,
+    };
+    assert_eq!(
+        generate(&pool, &req(1)).unwrap(),
+        generate(&pool, &req(2)).unwrap()
+    );
+    // Another seed gives another playlist once there is variety.
+    let varied = |seed| Request {
+        variety: 0.8,
+        ..req(seed)
+    };
+    assert_ne!(
+        generate(&pool, &varied(1)).unwrap().tracks,
+        generate(&pool, &varied(2)).unwrap().tracks
+    );
+}
+
+#[test]
+fn an_impossible_request_names_the_rule_that_blocked_it() {
+    // Six tracks by two artists: three tracks in a row need a third artist.
+    let mut pool = open_pool(6);
+    for (i, c) in pool.candidates.iter_mut().enumerate() {
+        c.artist = format!("Duo {}", i % 2);
+    }
+    let req = Request {
+        target: Target::Point {
+            valence: 0.0,
+            arousal: 0.0,
+        },
+        size: Size::Count(5),
+        variety: 0.0,
+        seed: 0,
+    };
+    let e = generate(&pool, &req).unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains("only 2 tracks") && text.contains("would repeat an artist within 3 tracks"),
+        "{text}"
+    );
+    // Everything recently played: that is the reason given.
+    let mut pool = open_pool(30);
+    pool.played_recently = (1..=30).collect();
+    let text = generate(&pool, &req).unwrap_err().to_string();
+    assert!(
+        text.contains("30 were played in the last 24 hours"),
+        "{text}"
+    );
+    // Too few Calm tracks.
+    let pool = open_pool(30);
+    let calm = pool
+        .candidates
+        .iter()
+        .filter(|c| Quadrant::of_point(c.valence, c.arousal) == Quadrant::Q4)
+        .count();
+    let req = Request {
+        target: Target::Quadrant(Quadrant::Q4),
+        size: Size::Count(calm + 1),
+        ..req
+    };
+    let text = generate(&pool, &req).unwrap_err().to_string();
+    assert!(text.contains("are not Calm (Q4)"), "{text}");
+}
+
+#[test]
+fn a_minutes_playlist_lands_within_five_percent() {
+    let mut pool = open_pool(300);
+    for (i, c) in pool.candidates.iter_mut().enumerate() {
+        c.duration_secs = 120.0 + (i * 37 % 300) as f64;
+    }
+    for minutes in [10.0, 45.0, 60.0, 90.0] {
+        let g = generate(
+            &pool,
+            &Request {
+                target: Target::Quadrant(Quadrant::Q1),
+                size: Size::Minutes(minutes),
+                variety: 0.3,
+                seed: 9,
+            },
+        )
+        .unwrap();
+        let asked = minutes * 60.0;
+        assert!(
+            (g.total_secs - asked).abs() <= 0.05 * asked,
+            "{} s for {minutes} min",
+            g.total_secs
+        );
+    }
+}
+
+// ---- kept playlists, the library route, M3U8 -----------------------------------------
+
+#[test]
+fn playlists_are_kept_renamed_reordered_and_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lib = mood_lib(dir.path());
+    let v = version();
+    let id = lib.create_playlist("Mine", None, &[3, 1, 2, 42]).unwrap();
+    let p = lib.playlist(&v, id).unwrap().unwrap();
+    let ids: Vec<i64> = p.tracks.iter().map(|r| r.id).collect();
+    assert_eq!(ids, vec![3, 1, 2], "an unknown track is not added");
+    assert_eq!(p.summary.tracks, 3);
+    assert_eq!(p.summary.duration_secs, 600.0);
+    assert!(lib.rename_playlist(id, "  Evening  ").unwrap());
+    assert!(lib.set_playlist_tracks(id, &[2, 3]).unwrap());
+    let p = lib.playlist(&v, id).unwrap().unwrap();
+    assert_eq!(p.summary.name, "Evening");
+    assert_eq!(
+        p.tracks.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![2, 3]
+    );
+    assert_eq!(lib.find_playlist("Evening").unwrap(), Some(id));
+    assert_eq!(lib.find_playlist(&id.to_string()).unwrap(), Some(id));
+    assert_eq!(lib.playlists().unwrap().len(), 1);
+    // A track leaving the library leaves the playlist.
+    lib.conn
+        .execute("DELETE FROM tracks WHERE id = 3", [])
+        .unwrap();
+    assert_eq!(lib.playlist(&v, id).unwrap().unwrap().tracks.len(), 1);
+    assert!(lib.delete_playlist(id).unwrap());
+    assert!(!lib.delete_playlist(id).unwrap());
+    assert!(lib.playlists().unwrap().is_empty());
+    assert!(!lib.rename_playlist(id, "x").unwrap());
+}
+
+#[test]
+fn made_playlists_follow_the_library_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lib = mood_lib(dir.path());
+    let (v, cal) = (version(), Calibration::default());
+    let req = |target| Request {
+        target,
+        size: Size::Count(2),
+        variety: 0.0,
+        seed: 1,
+    };
+    // Never-in-playlists and played-in-the-last-24-hours come from the library.
+    let made = lib
+        .make_playlist(&v, &cal, &req(Target::Quadrant(Quadrant::Q1)), NOW)
+        .unwrap();
+    assert_eq!(made.generated.tracks.len(), 2);
+    assert_eq!(made.name, "Happy (Q1), 2 tracks");
+    lib.set_never_in_playlists(2, true).unwrap();
+    let e = lib
+        .make_playlist(&v, &cal, &req(Target::Quadrant(Quadrant::Q1)), NOW)
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("1 are marked never in playlists"),
+        "{e}"
+    );
+    lib.set_never_in_playlists(2, false).unwrap();
+    play(&mut lib, 1, NOW - DAY + 5, 3.0);
+    let e = lib
+        .make_playlist(&v, &cal, &req(Target::Quadrant(Quadrant::Q1)), NOW)
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("1 were played in the last 24 hours"),
+        "{e}"
+    );
+    // A day later it may come back.
+    assert!(lib
+        .make_playlist(&v, &cal, &req(Target::Quadrant(Quadrant::Q1)), NOW + 10)
+        .is_ok());
+    // My mood now needs listening.
+    let e = lib
+        .make_playlist(&v, &cal, &req(Target::Now), NOW)
+        .unwrap_err();
+    assert!(
+        matches!(e, PlaylistError::NotEnoughListening { plays: 0, .. }),
+        "{e}"
+    );
+    for k in 0..3 {
+        play(&mut lib, 3, NOW - 3 * DAY + k, 200.0);
+    }
+    let made = lib.make_playlist(&v, &cal, &req(Target::Now), NOW).unwrap();
+    assert_eq!(made.mood_now.unwrap().mood.quadrant, Quadrant::Q3);
+    assert!(
+        made.name.starts_with("Your mood now: Sad (Q3)"),
+        "{}",
+        made.name
+    );
+    // More like track 1: not track 1, and the closest in mood and sound first.
+    let made = lib
+        .make_playlist(&v, &cal, &req(Target::Like(vec![2])), NOW + 2 * DAY)
+        .unwrap();
+    assert!(!made.generated.tracks.contains(&2));
+    assert_eq!(made.generated.tracks[0], 1);
+}
+
+#[test]
+fn m3u8_export_and_import_through_the_library() {
+    let dir = tempfile::tempdir().unwrap();
+    let music = dir.path().join("music");
+    std::fs::create_dir_all(&music).unwrap();
+    let mut lib = mood_lib(&music);
+    for id in 1..=6 {
+        std::fs::write(music.join(format!("{id}.flac")), b"x").unwrap();
+    }
+    let v = version();
+    let id = lib.create_playlist("Out", None, &[4, 1, 6]).unwrap();
+    // Under the music folder: relative paths.
+    let file = music.join("out.m3u8");
+    assert_eq!(lib.export_playlist(&v, id, &file).unwrap(), 3);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.starts_with("#EXTM3U\n"), "{text}");
+    assert!(text.contains("#EXTINF:200,D - Calm 1\n4.flac\n"), "{text}");
+    // Elsewhere: absolute paths.
+    let other = dir.path().join("lists/out.m3u8");
+    std::fs::create_dir_all(other.parent().unwrap()).unwrap();
+    lib.export_playlist(&v, id, &other).unwrap();
+    let text = std::fs::read_to_string(&other).unwrap();
+    assert!(
+        text.contains(&format!("\n{}\n", music.join("4.flac").display())),
+        "{text}"
+    );
+    // Import: the three come back in order; a missing file and a stranger are reported.
+    std::fs::write(dir.path().join("stranger.mp3"), b"x").unwrap();
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    text.push_str("#EXTINF:100,Gone - Gone\ngone.flac\n../stranger.mp3\n");
+    std::fs::write(&file, text).unwrap();
+    let r = lib.import_playlist(&file, None).unwrap();
+    assert_eq!((r.entries, r.added, r.name.as_str()), (5, 3, "out"));
+    assert_eq!(r.missing.len(), 2);
+    assert_eq!(r.missing[0].reason, "file not found");
+    assert_eq!(
+        (r.missing[0].line, &r.missing[0].path),
+        (9, &music.join("gone.flac"))
+    );
+    assert!(r.missing[1].reason.starts_with("not in the library"));
+    assert_eq!(r.missing[1].line, 10);
+    let p = lib.playlist(&v, r.playlist_id).unwrap().unwrap();
+    assert_eq!(
+        p.tracks.iter().map(|t| t.id).collect::<Vec<_>>(),
+        vec![4, 1, 6]
+    );
+    assert_eq!(lib.track_path(4).unwrap(), Some(music.join("4.flac")));
+}
