@@ -17,7 +17,8 @@ use crate::library::{
 };
 use crate::mood::Calibration;
 use crate::playlists::{
-    MoodMethod, MoodReading, NewPlay, Play, Playlist, PlaylistError, PlaylistSummary, Request,
+    GenerateError, MoodMethod, MoodReading, NewPlay, Play, Playlist, PlaylistError,
+    PlaylistSummary, Request, Size,
 };
 
 /// Why a background request failed. `Clone` (iced messages must be), so the io error sits
@@ -265,13 +266,35 @@ pub async fn load_playlist(db: PathBuf, id: i64) -> Result<Option<Playlist>, Bac
     .await
 }
 
-/// Makes a playlist for `req` now and keeps it; answers its id.
-pub async fn make_playlist(db: PathBuf, req: Request) -> Result<i64, BackendError> {
+/// Makes a playlist for `req` now and keeps it; answers its id, and when the library
+/// could not give the whole size asked, why (the window then keeps the shorter playlist:
+/// four happy tracks are a better answer than none).
+pub async fn make_playlist(
+    db: PathBuf,
+    req: Request,
+) -> Result<(i64, Option<String>), BackendError> {
     off_thread("playlists", move || {
         let mut lib = Library::open(&db)?;
         let (v, _) = version();
-        let made = lib.make_playlist(&v, &calibration(), &req, now())?;
-        Ok(lib.create_playlist(&made.name, Some(&made.request), &made.generated.tracks)?)
+        let cal = calibration();
+        let t = now();
+        let (made, note) = match lib.make_playlist(&v, &cal, &req, t) {
+            Err(PlaylistError::Generate(e @ GenerateError::Unsatisfiable { got, .. }))
+                if got > 0 && matches!(req.size, Size::Count(_)) =>
+            {
+                let shorter = Request {
+                    size: Size::Count(got),
+                    ..req.clone()
+                };
+                (
+                    lib.make_playlist(&v, &cal, &shorter, t)?,
+                    Some(e.to_string()),
+                )
+            }
+            other => (other?, None),
+        };
+        let id = lib.create_playlist(&made.name, Some(&made.request), &made.generated.tracks)?;
+        Ok((id, note))
     })
     .await
 }

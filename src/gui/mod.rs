@@ -144,7 +144,7 @@ pub enum Message {
     PlaylistsLoaded(Result<Vec<PlaylistSummary>, BackendError>),
     PlaylistLoaded(Result<Option<Playlist>, BackendError>),
     /// A playlist was made and kept (its id), or why not.
-    PlaylistMade(Result<i64, BackendError>),
+    PlaylistMade(Result<(i64, Option<String>), BackendError>),
     PlaylistEdited(Result<(), BackendError>),
     Exported(Result<(PathBuf, usize), BackendError>),
     PauseJob(bool),
@@ -533,7 +533,13 @@ impl App {
             Message::PlaylistMade(r) => {
                 self.screen = Screen::Playlists;
                 match r {
-                    Ok(id) => Task::batch([self.load_playlists(), self.open_playlist(id)]),
+                    Ok((id, note)) => {
+                        if let Some(why) = note {
+                            self.playlists
+                                .set_status(format!("A shorter playlist: {why}"));
+                        }
+                        Task::batch([self.load_playlists(), self.open_playlist(id)])
+                    }
                     Err(e) => {
                         self.playlists.set_status(format!("No playlist made: {e}"));
                         Task::none()

@@ -729,3 +729,75 @@ fn m3u8_export_and_import_through_the_library() {
     );
     assert_eq!(lib.track_path(4).unwrap(), Some(music.join("4.flac")));
 }
+
+// ---- history import ------------------------------------------------------------------
+
+#[test]
+fn imports_match_by_artist_and_title_and_report_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lib = library(
+        dir.path(),
+        &[
+            t("Beyoncé", "Halo", 261.0, Some((0.5, 0.4))),
+            t("Sigur Rós", "Hoppípolla", 268.0, Some((0.3, -0.2))),
+            t("Daft Punk", "Get Lucky", 248.0, Some((0.7, 0.5))),
+        ],
+    );
+    // ListenBrainz: accents, case and a "feat." credit differ from the tags; one listen
+    // is not in the library; one row has no artist; one has no time.
+    let lb = format!(
+        r#"[
+        {{"listened_at": {a}, "track_metadata": {{"artist_name": "BEYONCE", "track_name": "halo"}}}},
+        {{"listened_at": {b}, "track_metadata": {{"artist_name": "Daft Punk feat. Pharrell Williams", "track_name": "Get Lucky (feat. Pharrell Williams)", "additional_info": {{"duration_ms": 248000}}}}}},
+        {{"listened_at": {c}, "track_metadata": {{"artist_name": "Sigur Ros", "track_name": "Hoppipolla"}}}},
+        {{"listened_at": {c}, "track_metadata": {{"artist_name": "Unknown Band", "track_name": "Elsewhere"}}}},
+        {{"listened_at": {c}, "track_metadata": {{"track_name": "No Artist"}}}},
+        {{"track_metadata": {{"artist_name": "Daft Punk", "track_name": "Get Lucky"}}}}
+    ]"#,
+        a = NOW - 3 * DAY,
+        b = NOW - 2 * DAY,
+        c = NOW - DAY
+    );
+    let parsed = import::parse_history(lb.as_bytes()).unwrap();
+    let r = lib.import_history(&parsed).unwrap();
+    assert_eq!(r.format, import::HistoryFormat::ListenBrainz);
+    assert_eq!((r.listens, r.matched, r.added), (4, 3, 3));
+    assert_eq!(r.unmatched.len(), 1);
+    assert_eq!(
+        (r.unmatched[0].artist.as_str(), r.unmatched[0].listens),
+        ("Unknown Band", 1)
+    );
+    assert_eq!(
+        r.bad.iter().map(|b| b.line).collect::<Vec<_>>(),
+        vec![5, 6],
+        "{:?}",
+        r.bad
+    );
+    // Stored as counted plays of the right tracks; the history and the mood see them.
+    let plays = lib.history(10, true).unwrap();
+    assert_eq!(plays.len(), 3);
+    assert!(plays.iter().all(|p| p.ended.is_none() && p.counts));
+    let by_title: HashMap<&str, Option<i64>> = plays
+        .iter()
+        .map(|p| (p.title.as_str(), p.track_id))
+        .collect();
+    assert_eq!(by_title["halo"], Some(1));
+    assert_eq!(by_title["Hoppipolla"], Some(2));
+    assert!(reading(&lib, MoodMethod::Week).mood().is_some());
+    // Importing the same file again adds nothing.
+    let again = lib.import_history(&parsed).unwrap();
+    assert_eq!((again.matched, again.added), (3, 0));
+    assert_eq!(lib.play_count().unwrap(), 3);
+
+    // Last.fm CSV, the headerless shape, with a malformed date.
+    let csv = "Daft Punk,Random Access Memories,Get Lucky,31 Jan 2021 12:34\n\
+               Daft Punk,Random Access Memories,Get Lucky,someday\n\
+               Nobody,Nothing,Nowhere,31 Jan 2021 12:40\n";
+    let parsed = import::parse_history(csv.as_bytes()).unwrap();
+    let r = lib.import_history(&parsed).unwrap();
+    assert_eq!(r.format, import::HistoryFormat::LastFm);
+    assert_eq!((r.listens, r.matched, r.added), (2, 1, 1));
+    assert_eq!(r.bad.len(), 1);
+    assert_eq!(r.bad[0].line, 2);
+    assert_eq!(r.unmatched[0].title, "Nowhere");
+}

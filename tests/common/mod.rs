@@ -116,3 +116,80 @@ pub fn peak_frequency(x: &[f32], rate: u32) -> f32 {
         .fold((0, 0.0), |a, b| if b.1 > a.1 { b } else { a });
     k as f32 * rate as f32 / n as f32
 }
+
+/// (title, artist, album, valence, arousal)
+pub type MoodTrack = (&'static str, &'static str, &'static str, f32, f32);
+
+/// A library database in `dir`: the `tracks` as tagged FLAC files (sines of `secs`),
+/// scanned, each with an analysis result at its point under the running version; the
+/// tracks titled in `played` were heard once, counted, an hour ago.
+pub fn mood_library(dir: &Path, tracks: &[MoodTrack], secs: f32, played: &[&str]) -> PathBuf {
+    use valence::library::{scan, AnalysisData, Library, ScanOptions, Thumbnail, TimelinePoint};
+    use valence::playlists::{NewPlay, PlayEnd};
+    let music = dir.join("music");
+    std::fs::create_dir_all(&music).expect("music dir");
+    for (i, (title, artist, album, _, _)) in tracks.iter().enumerate() {
+        let wav = dir.join(format!("{i}.wav"));
+        write_sine_wav(&wav, 220.0 + 110.0 * i as f32, secs, 22_050, 1);
+        let tags = Tags {
+            title,
+            artist,
+            album,
+            track: 1,
+            year: 2020,
+            genre: "Test",
+        };
+        encode(
+            &wav,
+            &music.join(format!("{i}.flac")),
+            &["-c:a", "flac"],
+            Some(&tags),
+        );
+    }
+    let db = dir.join("lib.sqlite3");
+    let mut lib = Library::open(&db).expect("open");
+    scan(&mut lib, &[music], &ScanOptions::default()).expect("scan");
+    let v = valence::analysis::default_version().expect("model version");
+    let cal = valence::analysis::default_calibration().expect("calibration");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64;
+    for p in lib.pending_analysis(&v).expect("pending") {
+        let row = lib.track(p.id).expect("track").expect("row");
+        let title = row.tags.title.clone().unwrap_or_default();
+        let (_, _, _, va, ar) = *tracks.iter().find(|t| t.0 == title).expect("known track");
+        let probs = cal.probs(va, ar);
+        let data = AnalysisData {
+            probs,
+            valence: va,
+            arousal: ar,
+            duration_s: f64::from(secs),
+            timeline: vec![TimelinePoint {
+                start_s: 0.0,
+                end_s: f64::from(secs),
+                probs,
+                valence: va,
+                arousal: ar,
+            }],
+            embedding: vec![va, ar, 0.5],
+            top_tags: Vec::new(),
+            thumbnail: Thumbnail {
+                width: 0,
+                height: 0,
+                pixels: Vec::new(),
+            },
+        };
+        lib.store_analysis(&p, &v, Ok(&data)).expect("store");
+        if played.contains(&title.as_str()) {
+            lib.record_play(&NewPlay {
+                track_id: p.id,
+                started_at: now - 3600,
+                heard_secs: f64::from(secs),
+                ended: PlayEnd::Finished,
+            })
+            .expect("play");
+        }
+    }
+    db
+}
