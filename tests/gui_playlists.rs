@@ -158,6 +158,19 @@ fn gui_playing_two_tracks_fills_the_history_and_moves_the_mood_card() {
         ]
     );
     assert!((plays[0].heard_secs - f64::from(TRACK_SECS)).abs() < 1.0);
+
+    // The third track is playing when the window closes: a stopped play.
+    assert_eq!(
+        app.player.current().map(|c| c.title.as_str()),
+        Some("Grey Harbour")
+    );
+    drop(app);
+    let lib = Library::open(&dir.path().join("lib.sqlite3")).expect("open");
+    let last = lib.history(1, false).expect("history");
+    assert_eq!(
+        (last[0].title.as_str(), last[0].ended),
+        ("Grey Harbour", Some(PlayEnd::Stopped))
+    );
 }
 
 #[test]

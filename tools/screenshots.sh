@@ -16,14 +16,17 @@
 #        library-dark.png       the library after `valence scan` + `valence analyze`;
 #        detail-dark.png        a track's detail pane (a click on a row);
 #        mood-filter-light.png  the light theme, the most common mood's filter on, and the
-#                               detail of one of its tracks.
+#                               detail of one of its tracks;
+#        mood-now-dark.png      after importing a short listening history: the mood card;
+#        playlists-dark.png     a playlist of the most common mood on the Playlists tab;
+#        history-dark.png       the History tab.
 #      Clicks go through xdotool at fixed positions of the 1280x800 layout (see below):
 #      a change of the layout needs them moved.
 #
 # The other PNGs in docs/screenshots (analysis under way, no audio device, keyboard search)
 # were taken by hand on real clips; this script leaves them alone.
 #
-# Needs: Xvfb + xvfb-run, xdotool, ImageMagick (`import`), sox, ffmpeg, and libtorch
+# Needs: Xvfb + xvfb-run, xdotool, ImageMagick (`import`), sox, ffmpeg, python3, and libtorch
 # (`libtorch-setup/setup.sh`; its env.sh is sourced when present). The emotion model comes
 # from assets/models, as for `valence analyze`. Look at the PNGs before committing them:
 # the moods of synthetic tones are whatever the model hears in them.
@@ -206,5 +209,43 @@ xdotool mousemove --window "$wid" 300 "$(row_y 2)" click 1
 xdotool mousemove --window "$wid" 640 795
 sleep 2
 shot mood-filter-light.png
+stop_window
+
+# 5. A listening history (imported, as a ListenBrainz export: this window has no sound card
+#    to play through), a playlist of the most common mood, then the mood card, the
+#    Playlists tab and the History tab.
+now=$(date +%s)
+"$bin" list --json | python3 -c '
+import json, sys
+now = int(sys.argv[1])
+tracks = json.load(sys.stdin)
+listens = []
+# The first four tracks, played 4, 3, 2 and 1 times over the last two days.
+for k, t in enumerate(tracks[:4]):
+    for j in range(4 - k):
+        listens.append({"listened_at": now - 3600 * (2 + 9 * j + k),
+                        "track_metadata": {"artist_name": t["artist"], "track_name": t["title"]}})
+json.dump(listens, sys.stdout)
+' "$now" >"$work/listens.json"
+"$bin" history import "$work/listens.json"
+[ -n "$common" ] && "$bin" playlist new --mood "$common" --count 8 --seed 1
+start_window
+wid=$(wait_window 3)
+xdotool mousemove --window "$wid" 640 795
+sleep 1
+shot mood-now-dark.png
+tab_y=22
+tab_x=([1]=146 [2]=223 [3]=300) # Library, Playlists, History
+xdotool mousemove --window "$wid" "${tab_x[2]}" "$tab_y" click 1
+sleep 1
+# The playlist, first in the list on the left.
+xdotool mousemove --window "$wid" 140 100 click 1
+xdotool mousemove --window "$wid" 640 795
+sleep 2
+shot playlists-dark.png
+xdotool mousemove --window "$wid" "${tab_x[3]}" "$tab_y" click 1
+xdotool mousemove --window "$wid" 640 795
+sleep 2
+shot history-dark.png
 stop_window
 echo "screenshots: done"

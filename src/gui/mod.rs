@@ -1070,6 +1070,24 @@ fn export_path(name: &str) -> PathBuf {
     ))
 }
 
+impl Drop for App {
+    /// The window is closing: the track playing is a play that stopped. It is stored here,
+    /// synchronously (one small transaction), since no task runs after the window is gone.
+    fn drop(&mut self) {
+        self.player.stop_measuring();
+        let plays = self.player.take_plays();
+        if plays.is_empty() {
+            return;
+        }
+        if let Ok(mut lib) = crate::library::Library::open(&self.db) {
+            for p in &plays {
+                // Nothing to tell anyone any more: a failure loses this one play only.
+                let _ = lib.record_play(p);
+            }
+        }
+    }
+}
+
 fn fmt_eta(secs: f64) -> String {
     if secs < 90.0 {
         format!("{:.0} s", secs.max(1.0))

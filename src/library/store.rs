@@ -114,6 +114,26 @@ const MIGRATIONS: &[&str] = &[
         track_id INTEGER PRIMARY KEY REFERENCES tracks (id) ON DELETE CASCADE,
         since    INTEGER NOT NULL
     );
+    -- A random id per database and a counter of changes to tracks and analysis results:
+    -- what a kept copy of the library (playlists' candidates) is checked against.
+    CREATE TABLE library_state (
+        id         INTEGER PRIMARY KEY CHECK (id = 1),
+        library    BLOB    NOT NULL,
+        generation INTEGER NOT NULL
+    );
+    INSERT INTO library_state (id, library, generation) VALUES (1, randomblob(16), 0);
+    CREATE TRIGGER tracks_insert_counts AFTER INSERT ON tracks
+        BEGIN UPDATE library_state SET generation = generation + 1; END;
+    CREATE TRIGGER tracks_update_counts AFTER UPDATE ON tracks
+        BEGIN UPDATE library_state SET generation = generation + 1; END;
+    CREATE TRIGGER tracks_delete_counts AFTER DELETE ON tracks
+        BEGIN UPDATE library_state SET generation = generation + 1; END;
+    CREATE TRIGGER analysis_insert_counts AFTER INSERT ON analysis
+        BEGIN UPDATE library_state SET generation = generation + 1; END;
+    CREATE TRIGGER analysis_update_counts AFTER UPDATE ON analysis
+        BEGIN UPDATE library_state SET generation = generation + 1; END;
+    CREATE TRIGGER analysis_delete_counts AFTER DELETE ON analysis
+        BEGIN UPDATE library_state SET generation = generation + 1; END;
     "#,
 ];
 

@@ -27,6 +27,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::sync::Arc;
 
 use rand::{Rng as _, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -119,7 +120,8 @@ pub struct Candidate {
 /// The library as playlists see it.
 #[derive(Debug, Clone, Default)]
 pub struct Pool {
-    pub candidates: Vec<Candidate>,
+    /// Shared: the window keeps the last library read (`Library::playlist_pool`).
+    pub candidates: Arc<Vec<Candidate>>,
     /// Marked "never in playlists".
     pub excluded: HashSet<i64>,
     /// Played (counted or not) in the last 24 h.
@@ -385,18 +387,12 @@ pub fn generate(pool: &Pool, req: &Request) -> Result<Generated, GenerateError> 
             })
         };
         match verdict {
+            // Keys come later, for the tracks the picking looks at.
             Ok(d) => eligible.push(Eligible {
                 index,
                 d: if d.is_finite() { d } else { f32::MAX },
-                artist: key(&c.artist),
-                album: key(&c.album).map(|al| {
-                    let by = if c.album_artist.trim().is_empty() {
-                        &c.artist
-                    } else {
-                        &c.album_artist
-                    };
-                    (key(by), al)
-                }),
+                artist: None,
+                album: None,
                 secs: if c.duration_secs.is_finite() {
                     c.duration_secs.max(0.0)
                 } else {
@@ -407,13 +403,13 @@ pub fn generate(pool: &Pool, req: &Request) -> Result<Generated, GenerateError> 
         }
     }
     // Closest first; ties by id, so the order never depends on the pool's order.
-    eligible.sort_by(|x, y| {
+    let closer = |x: &Eligible, y: &Eligible| {
         x.d.total_cmp(&y.d).then_with(|| {
             pool.candidates[x.index]
                 .id
                 .cmp(&pool.candidates[y.index].id)
         })
-    });
+    };
 
     // Most picks look at the head of the list only; a failure there retries on all of it.
     let need = match req.size {
@@ -430,11 +426,24 @@ pub fn generate(pool: &Pool, req: &Request) -> Result<Generated, GenerateError> 
     } else {
         0.0
     };
-    let head = need.saturating_mul(8 + (120.0 * variety) as usize).max(64);
-    let first = pick(&eligible[..head.min(eligible.len())], req, variety);
+    let head = need
+        .saturating_mul(8 + (120.0 * variety) as usize)
+        .max(64)
+        .min(eligible.len());
+    // Only the head is sorted and keyed at first (100,000 tracks: most are never looked at).
+    if head < eligible.len() {
+        eligible.select_nth_unstable_by(head, closer);
+    }
+    eligible[..head].sort_by(closer);
+    add_keys(&mut eligible[..head], pool);
+    let first = pick(&eligible[..head], req, variety);
     let outcome = match first {
         Ok(p) => Ok(p),
-        Err(_) if head < eligible.len() => pick(&eligible, req, variety),
+        Err(_) if head < eligible.len() => {
+            eligible[head..].sort_by(closer);
+            add_keys(&mut eligible[head..], pool);
+            pick(&eligible, req, variety)
+        }
         Err(e) => Err(e),
     };
     match outcome {
@@ -461,6 +470,22 @@ pub fn generate(pool: &Pool, req: &Request) -> Result<Generated, GenerateError> 
                 unanalysed: pool.unanalysed,
             })
         }
+    }
+}
+
+/// The artist and album keys of `list`'s tracks.
+fn add_keys(list: &mut [Eligible], pool: &Pool) {
+    for o in list {
+        let c = &pool.candidates[o.index];
+        o.artist = key(&c.artist);
+        o.album = key(&c.album).map(|al| {
+            let by = if c.album_artist.trim().is_empty() {
+                &c.artist
+            } else {
+                &c.album_artist
+            };
+            (key(by), al)
+        });
     }
 }
 

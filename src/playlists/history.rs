@@ -3,7 +3,7 @@
 //! the rule Last.fm and ListenBrainz share: the track is longer than 30 s and was heard for
 //! half its length or 4 minutes, whichever is shorter.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
@@ -230,9 +230,12 @@ impl Library {
     }
 
     /// Tracks played (counted or not) at or after `since` (unix seconds).
-    pub fn played_since(&self, since: i64) -> Result<Vec<i64>, StoreError> {
+    pub fn played_since(&self, since: i64) -> Result<HashSet<i64>, StoreError> {
+        // Deduplicated here, not with DISTINCT, and `+track_id` keeps the planner off the
+        // track index: with either, SQLite walked all plays in track order (1.6 s at 1M
+        // plays) instead of the last day's through `plays_time` (under 1 ms).
         let mut stmt = self.conn.prepare_cached(
-            "SELECT DISTINCT track_id FROM plays WHERE started_at >= ?1 AND track_id IS NOT NULL",
+            "SELECT track_id FROM plays WHERE started_at >= ?1 AND +track_id IS NOT NULL",
         )?;
         let rows = stmt.query_map(params![since], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
@@ -251,7 +252,50 @@ impl Library {
     }
 
     /// The analysed playable tracks (without embeddings) and what the rules need at `now`.
+    ///
+    /// The tracks are read once per library state and kept (process-wide, one library):
+    /// reading 100,000 of them costs about 100 ms, a playlist from them 15 ms. The key is
+    /// the library's random id and its change counter, which triggers on `tracks` and
+    /// `analysis` bump on every write (migration 3), plus the running analysis version.
     pub fn playlist_pool(&self, v: &AnalysisVersion, now: i64) -> Result<Pool, StoreError> {
+        let (library, generation): (Vec<u8>, i64) = self.conn.query_row(
+            "SELECT library, generation FROM library_state WHERE id = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let key = PoolKey {
+            library,
+            generation,
+            version: v.clone(),
+        };
+        let cached = POOL_CACHE.lock().ok().and_then(|c| {
+            c.as_ref()
+                .filter(|(k, _)| *k == key)
+                .map(|(_, p)| p.clone())
+        });
+        let (candidates, playable) = match cached {
+            Some(hit) => hit,
+            None => {
+                let read = self.read_candidates(v)?;
+                if let Ok(mut c) = POOL_CACHE.lock() {
+                    *c = Some((key, read.clone()));
+                }
+                read
+            }
+        };
+        Ok(Pool {
+            unanalysed: playable.saturating_sub(candidates.len()),
+            candidates,
+            excluded: self.never_in_playlists()?,
+            played_recently: self.played_since(now - generate::RECENT_SECS)?,
+        })
+    }
+
+    /// The analysed playable tracks, and how many tracks are playable.
+    fn read_candidates(
+        &self,
+        v: &AnalysisVersion,
+    ) -> Result<(Arc<Vec<Candidate>>, usize), StoreError> {
         let sql = format!(
             "SELECT t.id, t.artist, t.album_artist, t.album,
                     COALESCE(t.duration_s, a.duration_s), a.valence, a.arousal
@@ -277,15 +321,7 @@ impl Library {
                 .query_row("SELECT COUNT(*) FROM tracks WHERE status = 'ok'", [], |r| {
                     r.get(0)
                 })?;
-        Ok(Pool {
-            unanalysed: (playable as usize).saturating_sub(candidates.len()),
-            candidates,
-            excluded: self.never_in_playlists()?,
-            played_recently: self
-                .played_since(now - generate::RECENT_SECS)?
-                .into_iter()
-                .collect(),
-        })
+        Ok((Arc::new(candidates), playable.max(0) as usize))
     }
 
     /// The stored track embeddings of `ids` (current results only).
@@ -342,12 +378,13 @@ impl Library {
                 }
             },
             Target::Like(seeds) => {
-                shortlist_like(&mut pool, seeds);
-                let ids: Vec<i64> = pool.candidates.iter().map(|c| c.id).collect();
+                let mut near = shortlist_like(&pool.candidates, seeds);
+                let ids: Vec<i64> = near.iter().map(|c| c.id).collect();
                 let mut emb = self.embeddings(v, &ids)?;
-                for c in &mut pool.candidates {
+                for c in &mut near {
                     c.embedding = emb.remove(&c.id).unwrap_or_default();
                 }
+                pool.candidates = Arc::new(near);
             }
             Target::Quadrant(_) | Target::Point { .. } => {}
         }
@@ -482,33 +519,47 @@ fn write_items(tx: &rusqlite::Transaction<'_>, id: i64, tracks: &[i64]) -> Resul
     Ok(())
 }
 
-/// Keeps the seeds and the `LIKE_SHORTLIST` tracks nearest to their mean mood.
-fn shortlist_like(pool: &mut Pool, seeds: &[i64]) {
-    if pool.candidates.len() <= LIKE_SHORTLIST {
-        return;
-    }
+/// The seeds and the `LIKE_SHORTLIST` tracks nearest to their mean mood (copies: their
+/// embeddings are filled in next).
+fn shortlist_like(all: &[Candidate], seeds: &[i64]) -> Vec<Candidate> {
     let seed_set: HashSet<i64> = seeds.iter().copied().collect();
-    let points: Vec<(f32, f32)> = pool
-        .candidates
+    let points: Vec<(f32, f32)> = all
         .iter()
         .filter(|c| seed_set.contains(&c.id))
         .map(|c| (c.valence, c.arousal))
         .collect();
-    if points.is_empty() {
-        return; // generate() says which seed is not analysed
+    if all.len() <= LIKE_SHORTLIST || points.is_empty() {
+        // Small, or a seed is not analysed (generate() says which).
+        return all.to_vec();
     }
     let n = points.len() as f32;
     let v = points.iter().map(|p| p.0).sum::<f32>() / n;
     let a = points.iter().map(|p| p.1).sum::<f32>() / n;
     let d = |c: &Candidate| (c.valence - v).powi(2) + (c.arousal - a).powi(2);
-    let (mut keep, rest): (Vec<Candidate>, Vec<Candidate>) = std::mem::take(&mut pool.candidates)
-        .into_iter()
-        .partition(|c| seed_set.contains(&c.id));
-    let mut rest = rest;
+    let mut rest: Vec<&Candidate> = all.iter().filter(|c| !seed_set.contains(&c.id)).collect();
     if rest.len() > LIKE_SHORTLIST {
-        rest.select_nth_unstable_by(LIKE_SHORTLIST, |x, y| d(x).total_cmp(&d(y)));
+        rest.select_nth_unstable_by(LIKE_SHORTLIST, |x, y| {
+            d(x).total_cmp(&d(y)).then(x.id.cmp(&y.id))
+        });
         rest.truncate(LIKE_SHORTLIST);
     }
-    keep.extend(rest);
-    pool.candidates = keep;
+    all.iter()
+        .filter(|c| seed_set.contains(&c.id))
+        .chain(rest)
+        .cloned()
+        .collect()
 }
+
+/// What a kept candidate list was read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PoolKey {
+    /// `library_state.library`: random per database, so a new file never matches.
+    library: Vec<u8>,
+    generation: i64,
+    version: AnalysisVersion,
+}
+
+type CachedCandidates = (Arc<Vec<Candidate>>, usize);
+
+/// The last candidate list read, and its key.
+static POOL_CACHE: Mutex<Option<(PoolKey, CachedCandidates)>> = Mutex::new(None);

@@ -3,6 +3,7 @@
 //! and their M3U8 files.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use proptest::prelude::*;
 use rusqlite::params;
@@ -308,7 +309,7 @@ fn arb_pool() -> impl Strategy<Value = Pool> {
         for i in 0..n {
             let r = next();
             let artist = (r % artists as u64) as usize;
-            pool.candidates.push(Candidate {
+            Arc::make_mut(&mut pool.candidates).push(Candidate {
                 id: i as i64 + 1,
                 artist: format!("Artist {artist}"),
                 album_artist: String::new(),
@@ -430,7 +431,7 @@ fn open_pool(n: usize) -> Pool {
     for i in 0..n {
         let x = (i as f32 * 0.618).fract() * 2.0 - 1.0;
         let y = (i as f32 * 0.414).fract() * 2.0 - 1.0;
-        pool.candidates.push(Candidate {
+        Arc::make_mut(&mut pool.candidates).push(Candidate {
             id: i as i64 + 1,
             artist: format!("Artist {i}"),
             album_artist: String::new(),
@@ -514,7 +515,7 @@ fn variety_trades_closeness_for_spread() {
 fn an_impossible_request_names_the_rule_that_blocked_it() {
     // Six tracks by two artists: three tracks in a row need a third artist.
     let mut pool = open_pool(6);
-    for (i, c) in pool.candidates.iter_mut().enumerate() {
+    for (i, c) in Arc::make_mut(&mut pool.candidates).iter_mut().enumerate() {
         c.artist = format!("Duo {}", i % 2);
     }
     let req = Request {
@@ -559,7 +560,7 @@ fn an_impossible_request_names_the_rule_that_blocked_it() {
 #[test]
 fn a_minutes_playlist_lands_within_five_percent() {
     let mut pool = open_pool(300);
-    for (i, c) in pool.candidates.iter_mut().enumerate() {
+    for (i, c) in Arc::make_mut(&mut pool.candidates).iter_mut().enumerate() {
         c.duration_secs = 120.0 + (i * 37 % 300) as f64;
     }
     for minutes in [10.0, 45.0, 60.0, 90.0] {
@@ -800,4 +801,48 @@ fn imports_match_by_artist_and_title_and_report_the_rest() {
     assert_eq!(r.bad.len(), 1);
     assert_eq!(r.bad[0].line, 2);
     assert_eq!(r.unmatched[0].title, "Nowhere");
+}
+
+#[test]
+fn the_kept_candidates_follow_every_change_and_never_cross_libraries() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = version();
+    let lib = mood_lib(dir.path());
+    let point = |lib: &Library, id: i64| {
+        lib.playlist_pool(&v, NOW)
+            .unwrap()
+            .candidates
+            .iter()
+            .find(|c| c.id == id)
+            .map(|c| (c.valence, c.arousal))
+    };
+    assert_eq!(point(&lib, 1), Some((0.6, 0.4)));
+    assert_eq!(lib.playlist_pool(&v, NOW).unwrap().candidates.len(), 5);
+    // A new result, a deleted track, a changed file: each is seen at once.
+    lib.conn
+        .execute("UPDATE analysis SET valence = -0.9 WHERE track_id = 1", [])
+        .unwrap();
+    assert_eq!(point(&lib, 1), Some((-0.9, 0.4)));
+    lib.conn
+        .execute("DELETE FROM tracks WHERE id = 2", [])
+        .unwrap();
+    assert_eq!(point(&lib, 2), None);
+    lib.conn
+        .execute("UPDATE tracks SET size = 5 WHERE id = 3", [])
+        .unwrap();
+    assert_eq!(point(&lib, 3), None, "a changed file's result is stale");
+    // Another library with as many changes: its own tracks, not the first one's.
+    let other = library(
+        dir.path(),
+        &[
+            t("X", "One", 200.0, Some((0.1, 0.1))),
+            t("Y", "Two", 200.0, Some((0.2, 0.2))),
+            t("Z", "Three", 200.0, Some((0.3, 0.3))),
+            t("W", "Four", 200.0, Some((0.4, 0.4))),
+            t("V", "Five", 200.0, None),
+            t("U", "Six", 200.0, Some((0.5, 0.5))),
+        ],
+    );
+    assert_eq!(point(&other, 1), Some((0.1, 0.1)));
+    assert_eq!(point(&lib, 4), Some((0.5, -0.5)));
 }
