@@ -115,7 +115,7 @@ fn cli_history_mood_and_playlists() {
     let o = valence(&db, &["playlist", "new", "--mood", "Q4", "--count", "2"]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("2 were played in the last 24 hours"), "{err}");
+    assert!(err.contains("played in the last 24 hours: 2"), "{err}");
 
     // Other targets.
     let p = json(

@@ -122,6 +122,7 @@ fn analysis(id: i64) -> DetailData {
             data: Some(data),
         }),
         spectrogram,
+        never_in_playlists: false,
     }
 }
 
@@ -138,6 +139,7 @@ fn failed_detail(id: i64) -> DetailData {
         }),
         analysis: None,
         spectrogram: None,
+        never_in_playlists: false,
     }
 }
 

@@ -228,7 +228,9 @@ for k, t in enumerate(tracks[:4]):
 json.dump(listens, sys.stdout)
 ' "$now" >"$work/listens.json"
 "$bin" history import "$work/listens.json"
-[ -n "$common" ] && "$bin" playlist new --mood "$common" --count 8 --seed 1
+# As many as the library has (the command says which rule stops a longer one).
+[ -n "$common" ] && { "$bin" playlist new --mood "$common" --count 8 --seed 1 ||
+    "$bin" playlist new --mood "$common" --count 3 --seed 1 || true; }
 start_window
 wid=$(wait_window 3)
 xdotool mousemove --window "$wid" 640 795

@@ -154,6 +154,8 @@ pub struct DetailData {
     pub track: Option<TrackRow>,
     pub analysis: Option<StoredAnalysis>,
     pub spectrogram: Option<image::Handle>,
+    /// Marked "never in playlists".
+    pub never_in_playlists: bool,
 }
 
 pub async fn load_detail(db: PathBuf, id: i64) -> Result<DetailData, BackendError> {
@@ -166,11 +168,13 @@ pub async fn load_detail(db: PathBuf, id: i64) -> Result<DetailData, BackendErro
             .as_ref()
             .and_then(|a| a.data.as_ref())
             .and_then(|d| super::widgets::spectrogram_handle(&d.thumbnail));
+        let never_in_playlists = lib.never_in_playlists()?.contains(&id);
         Ok(DetailData {
             id,
             track,
             analysis,
             spectrogram,
+            never_in_playlists,
         })
     })
     .await
@@ -295,6 +299,14 @@ pub async fn make_playlist(
         };
         let id = lib.create_playlist(&made.name, Some(&made.request), &made.generated.tracks)?;
         Ok((id, note))
+    })
+    .await
+}
+
+/// Marks a track "never in playlists" (or clears the mark).
+pub async fn set_never_in_playlists(db: PathBuf, id: i64, never: bool) -> Result<(), BackendError> {
+    off_thread("playlists", move || {
+        Ok(Library::open(&db)?.set_never_in_playlists(id, never)?)
     })
     .await
 }

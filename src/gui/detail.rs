@@ -1,7 +1,7 @@
 //! The track detail pane: spectrogram, emotion timeline chart, the track on the
 //! valence-arousal plane, top tags, and why a file could not be analysed.
 
-use iced::widget::{button, canvas, column, container, row, scrollable, space, text};
+use iced::widget::{button, canvas, checkbox, column, container, row, scrollable, space, text};
 use iced::{alignment, Element, Length};
 
 use super::backend::{BackendError, DetailData};
@@ -20,6 +20,8 @@ pub struct State {
 pub enum Message {
     Play(i64),
     MoreLike(i64),
+    /// "Never in playlists" ticked or cleared.
+    NeverInPlaylists(i64, bool),
     Close,
 }
 
@@ -28,6 +30,8 @@ pub enum Event {
     Play(i64),
     /// A playlist of tracks like this one.
     MoreLike(i64),
+    /// Keep this track out of made playlists (or let it back in).
+    NeverInPlaylists(i64, bool),
     Close,
 }
 
@@ -57,6 +61,13 @@ impl State {
         match message {
             Message::Play(id) => Some(Event::Play(id)),
             Message::MoreLike(id) => Some(Event::MoreLike(id)),
+            Message::NeverInPlaylists(id, never) => {
+                // Shown at once; the app stores it.
+                if let Some(d) = self.data.as_mut().filter(|d| d.id == id) {
+                    d.never_in_playlists = never;
+                }
+                Some(Event::NeverInPlaylists(id, never))
+            }
             Message::Close => {
                 *self = State::default();
                 Some(Event::Close)
@@ -159,6 +170,13 @@ impl State {
                                 .style(muted_text),
                             );
                         }
+                        summary = summary.push(
+                            checkbox(d.never_in_playlists)
+                                .label("Never in playlists")
+                                .text_size(theme::TEXT_SMALL)
+                                .size(14)
+                                .on_toggle(move |on| Message::NeverInPlaylists(id, on)),
+                        );
                         body = body.push(summary);
                         if let Some(h) = &d.spectrogram {
                             body =

@@ -450,6 +450,10 @@ impl App {
             Message::Detail(m) => match self.detail.update(m) {
                 Some(detail::Event::Play(id)) => self.play(id),
                 Some(detail::Event::MoreLike(id)) => self.make_playlist(Target::Like(vec![id])),
+                Some(detail::Event::NeverInPlaylists(id, never)) => Task::perform(
+                    backend::set_never_in_playlists(self.db.clone(), id, never),
+                    Message::PlaylistEdited,
+                ),
                 Some(detail::Event::Close) => Task::none(),
                 None => Task::none(),
             },

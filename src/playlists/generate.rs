@@ -144,18 +144,19 @@ pub enum Rule {
 }
 
 impl Rule {
+    /// What the blocked tracks are, as a label for a count ("played in the last 24 hours: 3").
     fn describe(self, target: &Target) -> String {
         match self {
-            Rule::Seed => "are the tracks it should be like".into(),
-            Rule::Excluded => "are marked never in playlists".into(),
-            Rule::PlayedRecently => "were played in the last 24 hours".into(),
+            Rule::Seed => "the tracks to be like".into(),
+            Rule::Excluded => "marked never in playlists".into(),
+            Rule::PlayedRecently => "played in the last 24 hours".into(),
             Rule::OtherQuadrant => match target {
-                Target::Quadrant(q) => format!("are not {} ({})", q.label(), q.name()),
-                _ => "are in another quadrant".into(),
+                Target::Quadrant(q) => format!("not {} ({})", q.label(), q.name()),
+                _ => "in another quadrant".into(),
             },
-            Rule::ArtistRepeat => format!("would repeat an artist within {ARTIST_WINDOW} tracks"),
-            Rule::AlbumLimit => format!("would put more than {PER_ALBUM} tracks of an album"),
-            Rule::Length => "would make it too long".into(),
+            Rule::ArtistRepeat => format!("an artist again within {ARTIST_WINDOW} tracks"),
+            Rule::AlbumLimit => format!("more than {PER_ALBUM} tracks of one album"),
+            Rule::Length => "too long for the minutes left".into(),
         }
     }
 }
@@ -206,12 +207,12 @@ fn unsatisfiable_text(
     let reasons: Vec<String> = blocked
         .iter()
         .filter(|(_, n)| *n > 0)
-        .map(|(r, n)| format!("{n} {}", r.describe(target)))
+        .map(|(r, n)| format!("{}: {n}", r.describe(target)))
         .collect();
     if reasons.is_empty() {
         s.push_str("; the library has no more analysed tracks");
     } else {
-        s.push_str(&format!("; blocked: {}", reasons.join(", ")));
+        s.push_str(&format!("; tracks blocked by rule: {}", reasons.join(", ")));
     }
     if unanalysed > 0 {
         s.push_str(&format!("; {unanalysed} tracks are not analysed yet"));
