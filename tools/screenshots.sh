@@ -185,7 +185,8 @@ shot library-dark.png
 # is done): where xdotool clicks.
 theme_button=(1217 21)
 chip_y=65
-chip_x=([1]=361 [2]=443 [3]=519 [4]=593) # Q1 Happy, Q2 Tense, Q3 Sad, Q4 Calm
+# The chips as laid out while a detail pane is open (step 3 leaves one open).
+chip_x=([1]=280 [2]=362 [3]=438 [4]=511) # Q1 Happy, Q2 Tense, Q3 Sad, Q4 Calm
 row_y() { echo $((138 + 30 * ($1 - 1))); }
 
 # 3. A click on the third row opens its detail.
