@@ -142,8 +142,7 @@ pub fn run_history(
         None => {
             let plays = lib.history(limit, false)?;
             if json {
-                serde_json::to_writer_pretty(&mut *out, &plays)?;
-                writeln!(out)?;
+                print_json(out, &plays)?;
             } else if plays.is_empty() {
                 writeln!(
                     out,
@@ -160,8 +159,7 @@ pub fn run_history(
                 read_history(&file).with_context(|| format!("reading {}", file.display()))?;
             let r = lib.import_history(&parsed)?;
             if json {
-                serde_json::to_writer_pretty(&mut *out, &r)?;
-                writeln!(out)?;
+                print_json(out, &r)?;
             } else {
                 writeln!(
                     out,
@@ -198,8 +196,7 @@ pub fn run_mood(lib: &Library, json: bool, out: &mut impl Write) -> Result<()> {
     let recent = lib.mood_now(&v, &cal, MoodMethod::Recent, now)?;
     if json {
         let j = serde_json::json!({ "week": week, "recent": recent });
-        serde_json::to_writer_pretty(&mut *out, &j)?;
-        writeln!(out)?;
+        print_json(out, &j)?;
         return Ok(());
     }
     for (method, r) in [(MoodMethod::Week, &week), (MoodMethod::Recent, &recent)] {
@@ -243,6 +240,13 @@ pub fn run_mood(lib: &Library, json: bool, out: &mut impl Write) -> Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// `value` as pretty JSON and a newline.
+fn print_json(out: &mut impl Write, value: &impl serde::Serialize) -> Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    writeln!(out)?;
     Ok(())
 }
 
@@ -360,8 +364,7 @@ pub fn run_playlist(
             if json {
                 let p = lib.playlist(&v, id)?;
                 let j = serde_json::json!({ "playlist": p, "made": made, "m3u": m3u.as_deref().map(Path::to_string_lossy) });
-                serde_json::to_writer_pretty(&mut *out, &j)?;
-                writeln!(out)?;
+                print_json(out, &j)?;
             } else {
                 if let Some(m) = &made.mood_now {
                     writeln!(
@@ -387,8 +390,7 @@ pub fn run_playlist(
         PlaylistAction::List => {
             let all = lib.playlists()?;
             if json {
-                serde_json::to_writer_pretty(&mut *out, &all)?;
-                writeln!(out)?;
+                print_json(out, &all)?;
             } else if all.is_empty() {
                 writeln!(out, "no playlists yet: `valence playlist new --mood Q4`")?;
             } else {
@@ -408,8 +410,7 @@ pub fn run_playlist(
         PlaylistAction::Show { playlist } => {
             let id = find_playlist(lib, &playlist)?;
             if json {
-                serde_json::to_writer_pretty(&mut *out, &lib.playlist(&v, id)?)?;
-                writeln!(out)?;
+                print_json(out, &lib.playlist(&v, id)?)?;
             } else {
                 print_playlist(lib, &v, id, out)?;
             }
@@ -422,8 +423,7 @@ pub fn run_playlist(
             let n = lib.export_playlist(&v, id, &path)?;
             if json {
                 let j = serde_json::json!({ "playlist": id, "entries": n, "file": path.to_string_lossy() });
-                serde_json::to_writer_pretty(&mut *out, &j)?;
-                writeln!(out)?;
+                print_json(out, &j)?;
             } else {
                 writeln!(out, "wrote {n} entries to {}", path.display())?;
             }
@@ -431,8 +431,7 @@ pub fn run_playlist(
         PlaylistAction::Import { file, name } => {
             let r = lib.import_playlist(&file, name.as_deref())?;
             if json {
-                serde_json::to_writer_pretty(&mut *out, &r)?;
-                writeln!(out)?;
+                print_json(out, &r)?;
             } else {
                 writeln!(
                     out,

@@ -121,6 +121,9 @@ pub async fn load_library(db: PathBuf) -> Result<LibraryData, BackendError> {
         let (v, warning) = version();
         let rows = lib.browse(&v)?;
         let counts = lib.analysis_counts(&v)?;
+        // Read the playlist candidates now, on this worker, so the first "Make a playlist"
+        // finds them kept (`Library::playlist_pool`). A failure here only loses that head start.
+        let _ = lib.playlist_pool(&v, now());
         Ok(LibraryData {
             rows,
             counts,

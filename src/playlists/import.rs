@@ -238,7 +238,8 @@ fn parse_lb_api(bytes: &[u8]) -> Result<ParsedHistory, ImportError> {
     let mut rows = Rows::default();
     let mut found = false;
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let res = ApiResponse {
+    let res = KeyPath {
+        path: &["payload", "listens"],
         rows: &mut rows,
         found: &mut found,
     }
@@ -286,69 +287,44 @@ impl<'de> DeserializeSeed<'de> for ListenArray<'_> {
     }
 }
 
-/// The API response's top level: only `payload` matters.
-struct ApiResponse<'a> {
+/// An object in which only the key `path[0]` matters: it descends `path` and streams the
+/// array at its end into [`Rows`] (`["payload", "listens"]` for the API response).
+struct KeyPath<'a> {
+    path: &'static [&'static str],
     rows: &'a mut Rows,
     found: &'a mut bool,
 }
 
-impl<'de> Visitor<'de> for ApiResponse<'_> {
+impl<'de> Visitor<'de> for KeyPath<'_> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an object with payload.listens")
+        write!(f, "an object with {}", self.path.join("."))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let Some((&first, rest)) = self.path.split_first() else {
+            return Ok(());
+        };
         while let Some(key) = map.next_key::<String>()? {
-            if key == "payload" {
-                map.next_value_seed(Payload {
-                    rows: &mut *self.rows,
-                    found: &mut *self.found,
-                })?;
-            } else {
+            if key != first {
                 map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(())
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for ApiResponse<'_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-/// `payload`: only `listens` matters.
-struct Payload<'a> {
-    rows: &'a mut Rows,
-    found: &'a mut bool,
-}
-
-impl<'de> Visitor<'de> for Payload<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a payload object with listens")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(key) = map.next_key::<String>()? {
-            if key == "listens" {
+            } else if rest.is_empty() {
                 *self.found = true;
                 map.next_value_seed(ListenArray(&mut *self.rows))?;
             } else {
-                map.next_value::<IgnoredAny>()?;
+                map.next_value_seed(KeyPath {
+                    path: rest,
+                    rows: &mut *self.rows,
+                    found: &mut *self.found,
+                })?;
             }
         }
         Ok(())
     }
 }
 
-impl<'de> DeserializeSeed<'de> for Payload<'_> {
+impl<'de> DeserializeSeed<'de> for KeyPath<'_> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
