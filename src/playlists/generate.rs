@@ -15,9 +15,10 @@
 //!
 //! Tracks are then picked one at a time, in playlist order. Each pick is drawn among the
 //! tracks that keep every rule, with weight `exp(-(d - d_best) / t)`, `t = variety *
-//! VARIETY_SCALE`: variety 0 takes the closest track every time, variety 1 spreads the
-//! choice over tracks up to about a third of the plane further away. The draw uses a ChaCha8
-//! generator seeded with the request's seed: the same inputs and seed give the same playlist.
+//! VARIETY_SCALE`: variety 0 takes the closest track every time; at variety 1 a track 0.15
+//! further from the target than the closest one left is drawn 1/e as often. The draw uses a
+//! ChaCha8 generator seeded with the request's seed: the same inputs and seed give the same
+//! playlist.
 //!
 //! The rules (each a test in `playlists::tests`): the seeds are not in the result; nothing
 //! played in the last 24 h; tracks marked "never in playlists" are left out; no artist twice

@@ -25,7 +25,6 @@ use serde::Serialize;
 
 use rusqlite::params;
 
-use super::history::Play;
 use crate::library::store::{Library, StoreError};
 use crate::library::AnalysisVersion;
 use crate::mood::{Calibration, Mood};
@@ -166,11 +165,6 @@ impl Library {
             });
         }
         Ok(combine(method, weighted, cal))
-    }
-
-    /// The plays behind a reading, newest first (for the window's card).
-    pub fn recent_plays(&self, limit: usize) -> Result<Vec<Play>, StoreError> {
-        self.history(limit, true)
     }
 }
 
