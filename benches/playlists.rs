@@ -10,6 +10,8 @@
 //!   tracks are read again (the first playlist of a session, and every `valence playlist
 //!   new`);
 //! - `playlist_40/generate_only`: the picking alone on the 100,000 tracks in memory;
+//! - `journey/30min`: a 30-minute journey from calm to happy (`Library::journey_stops`, all
+//!   100,000 tracks read, then `playlists::plan`), and `journey/plan_only`;
 //! - `mood_now/week`, `mood_now/recent`: the mood now with 1,000,000 stored plays spread
 //!   over 3 years (about 6,400 in the last 7 days), seed 000's and seed 001's methods.
 //!
@@ -24,7 +26,9 @@ use common::{fill_db, synthetic_rows};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use valence::library::{AnalysisVersion, Library};
 use valence::mood::{Calibration, Quadrant};
-use valence::playlists::{generate, MoodMethod, Request, Size, Target};
+use valence::playlists::{
+    generate, plan, JourneyRequest, Length, MoodMethod, Request, Size, Target,
+};
 
 fn full() -> bool {
     std::env::args().any(|a| a == "--bench")
@@ -149,6 +153,21 @@ fn bench(c: &mut Criterion) {
     let r = req(Target::Quadrant(Quadrant::Q4));
     g.bench_function("generate_only", |b| {
         b.iter(|| black_box(generate(&pool, &r).expect("playlist").tracks.len()))
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("journey");
+    g.sample_size(20);
+    let jr = JourneyRequest::new((0.4, -0.5), (0.6, 0.5), Length::Minutes(30.0));
+    g.bench_function("30min", |b| {
+        b.iter(|| {
+            let stops = lib.journey_stops(&v).expect("stops");
+            black_box(plan(&stops, &jr).expect("journey").tracks.len())
+        })
+    });
+    let stops = lib.journey_stops(&v).expect("stops");
+    g.bench_function("plan_only", |b| {
+        b.iter(|| black_box(plan(&stops, &jr).expect("journey").tracks.len()))
     });
     g.finish();
 

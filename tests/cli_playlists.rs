@@ -188,6 +188,43 @@ fn cli_history_mood_and_playlists() {
             .map(Vec::len),
         Some(4)
     );
+    // A journey from calm to happy. The library's gap between them is wider than a 0.3
+    // step: said so, with the step; larger steps cross it.
+    let o = valence(
+        &db,
+        &[
+            "journey", "--from", "0.4,-0.5", "--to", "Q1", "--count", "8",
+        ],
+    );
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("no track within 0.30 of step"), "{err}");
+    let j = json(
+        &db,
+        &[
+            "journey",
+            "--from",
+            "0.4,-0.5",
+            "--to",
+            "Q1",
+            "--count",
+            "3",
+            "--max-step",
+            "1.0",
+            "--json",
+        ],
+    );
+    let titles: Vec<&str> = j["tracks"]
+        .as_array()
+        .expect("tracks")
+        .iter()
+        .filter_map(|t| t["title"].as_str())
+        .collect();
+    // Calm first, the bridge, and a happy track within 0.15 of Q1's clear point (0.8, 0.6):
+    // Festival sits on it, Morning Run 0.14 away with a smaller jump from Open Road.
+    assert_eq!(titles[..2], ["Quiet Field", "Open Road"], "{j}");
+    assert!(["Festival", "Morning Run"].contains(&titles[2]), "{j}");
+
     // Never in playlists.
     let o = valence(&db, &["playlist", "never", &morning]);
     assert!(o.status.success());

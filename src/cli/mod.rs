@@ -190,6 +190,32 @@ pub enum Command {
         #[arg(long, global = true)]
         json: bool,
     },
+    /// A mood journey: tracks that start at one mood, bridge step by step and settle at
+    /// another, joined where one track's ending meets the next one's opening.
+    Journey {
+        /// `now` (your mood now), a point `V,A`, or a track (id or path; it plays first).
+        #[arg(long, allow_hyphen_values = true)]
+        from: String,
+        /// A quadrant `Q1`..`Q4`, a point `V,A`, or a track (it plays last).
+        #[arg(long, allow_hyphen_values = true)]
+        to: String,
+        /// Length in minutes (default 30; the total lands within 10 %).
+        #[arg(long, conflicts_with = "count")]
+        minutes: Option<f64>,
+        /// Number of tracks instead of minutes.
+        #[arg(long)]
+        count: Option<usize>,
+        #[arg(long, value_enum, default_value_t = crate::playlists::Shape::Direct)]
+        shape: crate::playlists::Shape,
+        /// Largest move between consecutive tracks on the valence-arousal plane.
+        #[arg(long, default_value_t = crate::playlists::journey::DEFAULT_MAX_STEP)]
+        max_step: f32,
+        /// Also write it as M3U8 to this file.
+        #[arg(long, value_name = "OUT")]
+        m3u: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Draw a file's spectrogram as a PNG (log-mel, magma; time and frequency extent are
     /// printed and stored in the PNG's text chunks).
     Spectrogram {
@@ -446,6 +472,35 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Playlist { action, json } => {
             let mut lib = open_library(cli.db)?;
             playlists::run_playlist(&mut lib, action, json, &mut out)?;
+        }
+        Command::Journey {
+            from,
+            to,
+            minutes,
+            count,
+            shape,
+            max_step,
+            m3u,
+            json,
+        } => {
+            let lib = open_library(cli.db)?;
+            let length = match (count, minutes) {
+                (Some(n), _) => crate::playlists::Length::Count(n),
+                (None, m) => crate::playlists::Length::Minutes(m.unwrap_or(30.0)),
+            };
+            playlists::run_journey(
+                &lib,
+                playlists::JourneyArgs {
+                    from: &from,
+                    to: &to,
+                    length,
+                    shape,
+                    max_step,
+                    m3u: m3u.as_deref(),
+                    json,
+                },
+                &mut out,
+            )?;
         }
         Command::Show { track, json } => {
             let lib = open_library(cli.db)?;

@@ -9,9 +9,14 @@ use clap::{ArgGroup, Subcommand};
 use super::fmt_duration;
 use crate::library::{AnalysisVersion, Library};
 use crate::mood::{Calibration, Quadrant};
+use crate::playlists::generate::clear_point;
 use crate::playlists::history::fmt_utc;
 use crate::playlists::import::read_history;
-use crate::playlists::{MoodMethod, MoodReading, Play, PlayEnd, Request, Size, Target};
+use crate::playlists::journey::{self, Length, Shape};
+use crate::playlists::m3u::{write_m3u8, M3uEntry};
+use crate::playlists::{
+    plan, JourneyRequest, MoodMethod, MoodReading, Play, PlayEnd, Request, Size, Stop, Target,
+};
 
 #[derive(Debug, Subcommand)]
 pub enum HistoryAction {
@@ -239,6 +244,124 @@ pub fn run_mood(lib: &Library, json: bool, out: &mut impl Write) -> Result<()> {
                 }
             }
         }
+    }
+    Ok(())
+}
+
+/// What `valence journey` was asked.
+pub struct JourneyArgs<'a> {
+    pub from: &'a str,
+    pub to: &'a str,
+    pub length: Length,
+    pub shape: Shape,
+    pub max_step: f32,
+    pub m3u: Option<&'a Path>,
+    pub json: bool,
+}
+
+/// A journey end: `now`, a quadrant (targets only), `V,A`, or a track (then pinned there).
+fn journey_end(
+    lib: &Library,
+    v: &AnalysisVersion,
+    cal: &Calibration,
+    stops: &[Stop],
+    which: &str,
+    target: bool,
+) -> Result<((f32, f32), Option<i64>)> {
+    let w = which.trim();
+    if !target && w.eq_ignore_ascii_case("now") {
+        let now = crate::library::store::now_secs();
+        return match lib.mood_now(v, cal, MoodMethod::Week, now)? {
+            MoodReading::Mood(m) => Ok(((m.mood.valence, m.mood.arousal), None)),
+            MoodReading::NotEnough { plays, needed } => bail!(
+                "not enough listening yet to start from your mood now ({plays} counted plays of analysed tracks this week, {needed} needed): start from a point or a track"
+            ),
+        };
+    }
+    if target {
+        if let Some(q) = Quadrant::parse(w) {
+            return Ok((clear_point(stops.iter().map(|s| s.mean), q), None));
+        }
+    }
+    if w.contains(',') {
+        return Ok((parse_va(w)?, None));
+    }
+    let t = super::analyze::find_track(lib, w)?;
+    let stop = stops.iter().find(|s| s.id == t.id).with_context(|| {
+        format!(
+            "track {} has no current analysis (run `valence analyze`)",
+            t.id
+        )
+    })?;
+    Ok((stop.mean, Some(t.id)))
+}
+
+pub fn run_journey(lib: &Library, a: JourneyArgs<'_>, out: &mut impl Write) -> Result<()> {
+    let (v, cal) = versions();
+    let stops = lib.journey_stops(&v)?;
+    let (from, first) = journey_end(lib, &v, &cal, &stops, a.from, false)?;
+    let (to, last) = journey_end(lib, &v, &cal, &stops, a.to, true)?;
+    let mut req = JourneyRequest::new(from, to, a.length);
+    req.shape = a.shape;
+    req.max_step = a.max_step;
+    req.pins = first
+        .map(|id| (0, id))
+        .into_iter()
+        .chain(last.map(|id| (journey::LAST, id)))
+        .collect();
+    let j = plan(&stops, &req)?;
+    let mut rows = Vec::with_capacity(j.tracks.len());
+    for &id in &j.tracks {
+        rows.extend(lib.browse_row(&v, id)?);
+    }
+    if let Some(path) = a.m3u {
+        let entries: Vec<M3uEntry> = rows
+            .iter()
+            .map(|t| M3uEntry {
+                path: t.path.clone(),
+                duration_secs: t.duration_secs,
+                artist: t.artist.clone(),
+                title: t.title.clone(),
+            })
+            .collect();
+        write_m3u8(path, &entries).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if a.json {
+        let j = serde_json::json!({ "request": req, "journey": j, "tracks": rows });
+        return print_json(out, &j);
+    }
+    writeln!(
+        out,
+        "journey from valence {:+.2}, arousal {:+.2} to {:+.2}, {:+.2} ({:?}): {} tracks, {}, mean seam jump {:.2}",
+        from.0,
+        from.1,
+        to.0,
+        to.1,
+        a.shape,
+        j.tracks.len(),
+        fmt_duration(Some(j.total_secs)),
+        j.mean_seam_jump
+    )?;
+    let mut at = 0.0;
+    for (i, t) in rows.iter().enumerate() {
+        let (mv, ma) = t.mood.map(|m| (m.valence, m.arousal)).unwrap_or((0.0, 0.0));
+        let (wv, wa) = j.waypoints.get(i).copied().unwrap_or((mv, ma));
+        writeln!(
+            out,
+            "{:>3}. {:>6}  {:<24.24}  {:<32.32}  {:+.2} {:+.2}  (aim {:+.2} {:+.2})",
+            i + 1,
+            fmt_duration(Some(at)),
+            t.artist,
+            t.title,
+            mv,
+            ma,
+            wv,
+            wa
+        )?;
+        at += t.duration_secs.unwrap_or(0.0);
+    }
+    if let Some(path) = a.m3u {
+        writeln!(out, "written to {}", path.display())?;
     }
     Ok(())
 }

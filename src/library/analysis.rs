@@ -77,7 +77,47 @@ pub struct AnalysisData {
     pub thumbnail: Thumbnail,
 }
 
+/// Share of a track, at each end, whose timeline makes its opening and closing mood.
+pub const SEAM_SHARE: f64 = 0.2;
+
+/// A track's opening and closing moods, `((valence, arousal), (valence, arousal))`: the mean
+/// point of the timeline's segments that start in its first fifth, and of those that end in
+/// its last fifth (migration 4 computes the same in SQL for results already stored). Without
+/// a timeline, both are `mean`.
+pub fn seam_points(
+    timeline: &[TimelinePoint],
+    duration_s: f64,
+    mean: (f32, f32),
+) -> ((f32, f32), (f32, f32)) {
+    let avg = |pick: &dyn Fn(&TimelinePoint) -> bool| {
+        let (mut v, mut a, mut n) = (0.0f32, 0.0f32, 0usize);
+        for p in timeline.iter().filter(|p| pick(p)) {
+            v += p.valence;
+            a += p.arousal;
+            n += 1;
+        }
+        if n == 0 {
+            mean
+        } else {
+            (v / n as f32, a / n as f32)
+        }
+    };
+    (
+        avg(&|p| p.start_s < SEAM_SHARE * duration_s),
+        avg(&|p| p.end_s > (1.0 - SEAM_SHARE) * duration_s),
+    )
+}
+
 impl AnalysisData {
+    /// The track's opening and closing moods (see [`seam_points`]).
+    pub fn seams(&self) -> ((f32, f32), (f32, f32)) {
+        seam_points(
+            &self.timeline,
+            self.duration_s,
+            (self.valence, self.arousal),
+        )
+    }
+
     /// The track's mood: its valence/arousal point, the point's quadrant and the quadrant
     /// probabilities (see `crate::mood`).
     pub fn mood(&self) -> Mood {
@@ -215,12 +255,14 @@ impl Library {
             }
             Ok(d) => {
                 let tags = serde_json::to_string(&d.top_tags)?;
+                let ((sv, sa), (ev, ea)) = d.seams();
                 tx.execute(
                     "INSERT INTO analysis (track_id, status, features_version, model_version,
                         source_size, source_mtime_ns, analysed_at, quadrant, p1, p2, p3, p4,
-                        valence, arousal, duration_s, top_tags, embedding, thumb_w, thumb_h, thumb)
+                        valence, arousal, duration_s, top_tags, embedding, thumb_w, thumb_h, thumb,
+                        start_valence, start_arousal, end_valence, end_arousal)
                      VALUES (?1, 'ok', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
-                        ?15, ?16, ?17, ?18, ?19)",
+                        ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
                     params![
                         track.id,
                         v.features,
@@ -241,6 +283,10 @@ impl Library {
                         d.thumbnail.width,
                         d.thumbnail.height,
                         d.thumbnail.pixels,
+                        sv,
+                        sa,
+                        ev,
+                        ea,
                     ],
                 )?;
                 let mut ins = tx.prepare_cached(

@@ -7,8 +7,8 @@ mod tags;
 
 pub use crate::mood::{Mood, Quadrant};
 pub use analysis::{
-    AnalysisCounts, AnalysisData, AnalysisVersion, BrowseRow, PendingTrack, StoredAnalysis,
-    Thumbnail, TimelinePoint,
+    seam_points, AnalysisCounts, AnalysisData, AnalysisVersion, BrowseRow, PendingTrack,
+    StoredAnalysis, Thumbnail, TimelinePoint,
 };
 pub use scan::{scan, ScanOptions, ScanReport};
 pub use store::{

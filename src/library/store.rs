@@ -135,6 +135,25 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER analysis_delete_counts AFTER DELETE ON analysis
         BEGIN UPDATE library_state SET generation = generation + 1; END;
     "#,
+    // 4: each track's opening and closing mood (the mean of its timeline's first and last
+    // fifth, `analysis::seam_points`), for journeys that join songs at their seams. Results
+    // already stored get them from their timelines.
+    r#"
+    ALTER TABLE analysis ADD COLUMN start_valence REAL;
+    ALTER TABLE analysis ADD COLUMN start_arousal REAL;
+    ALTER TABLE analysis ADD COLUMN end_valence REAL;
+    ALTER TABLE analysis ADD COLUMN end_arousal REAL;
+    UPDATE analysis SET
+        start_valence = (SELECT avg(s.valence) FROM analysis_segments s
+            WHERE s.track_id = analysis.track_id AND s.start_s < 0.2 * analysis.duration_s),
+        start_arousal = (SELECT avg(s.arousal) FROM analysis_segments s
+            WHERE s.track_id = analysis.track_id AND s.start_s < 0.2 * analysis.duration_s),
+        end_valence = (SELECT avg(s.valence) FROM analysis_segments s
+            WHERE s.track_id = analysis.track_id AND s.end_s > 0.8 * analysis.duration_s),
+        end_arousal = (SELECT avg(s.arousal) FROM analysis_segments s
+            WHERE s.track_id = analysis.track_id AND s.end_s > 0.8 * analysis.duration_s)
+    WHERE status = 'ok';
+    "#,
 ];
 
 /// Schema version this build writes.
@@ -533,6 +552,71 @@ mod tests {
             .pragma_query_value(None, "journal_mode", |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
+    }
+
+    /// Migration 4 gives results stored before it their opening and closing moods, the same
+    /// as `seam_points` computes for new ones.
+    #[test]
+    fn migration_4_backfills_the_seams_from_the_timelines() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("lib.sqlite3");
+        let timeline: Vec<crate::library::TimelinePoint> = (0..10)
+            .map(|k| crate::library::TimelinePoint {
+                start_s: 10.0 * k as f64,
+                end_s: 10.0 * (k + 1) as f64,
+                probs: [0.25; 4],
+                valence: 0.1 * k as f32 - 0.4,
+                arousal: 0.3 - 0.05 * k as f32,
+            })
+            .collect();
+        {
+            let mut c = Connection::open(&p).unwrap();
+            for (i, sql) in MIGRATIONS.iter().take(3).enumerate() {
+                let tx = c.transaction().unwrap();
+                tx.execute_batch(sql).unwrap();
+                tx.pragma_update(None, "user_version", (i + 1) as u32)
+                    .unwrap();
+                tx.commit().unwrap();
+            }
+            c.execute_batch(
+                "INSERT INTO tracks (id, path, size, mtime_ns, status, added_at, updated_at)
+                 VALUES (1, x'2f612e6d7033', 1, 1, 'ok', 0, 0);
+                 INSERT INTO analysis (track_id, status, features_version, model_version,
+                    source_size, source_mtime_ns, analysed_at, valence, arousal, duration_s)
+                 VALUES (1, 'ok', 1, 'm', 1, 1, 0, 0.05, 0.075, 100.0);",
+            )
+            .unwrap();
+            for (k, t) in timeline.iter().enumerate() {
+                c.execute(
+                    "INSERT INTO analysis_segments (track_id, idx, start_s, end_s, p1, p2, p3, p4,
+                        valence, arousal) VALUES (1, ?1, ?2, ?3, 0.25, 0.25, 0.25, 0.25, ?4, ?5)",
+                    params![k as i64, t.start_s, t.end_s, t.valence, t.arousal],
+                )
+                .unwrap();
+            }
+        }
+        let lib = Library::open(&p).unwrap();
+        assert_eq!(lib.schema_version().unwrap(), SCHEMA_VERSION);
+        let got: (f64, f64, f64, f64) = lib
+            .conn
+            .query_row(
+                "SELECT start_valence, start_arousal, end_valence, end_arousal FROM analysis",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap();
+        let ((sv, sa), (ev, ea)) = crate::library::seam_points(&timeline, 100.0, (0.05, 0.075));
+        for (a, b) in [(got.0, sv), (got.1, sa), (got.2, ev), (got.3, ea)] {
+            assert!(
+                (a - f64::from(b)).abs() < 1e-5,
+                "{got:?} vs {sv} {sa} {ev} {ea}"
+            );
+        }
+        // The first two segments start in the first fifth, the last two end in the last.
+        assert!(
+            (sv - (-0.35)).abs() < 1e-6 && (ev - 0.45).abs() < 1e-6,
+            "{sv} {ev}"
+        );
     }
 
     #[test]

@@ -249,13 +249,12 @@ fn cosine(x: &[f32], y: &[f32]) -> f32 {
     }
 }
 
-/// The quadrant's clear point on this pool's scale (see the module doc).
-fn quadrant_point(pool: &Pool, q: Quadrant) -> (f32, f32) {
-    let (mut vs, mut as_): (Vec<f32>, Vec<f32>) = pool
-        .candidates
-        .iter()
-        .filter(|c| Quadrant::of_point(c.valence, c.arousal) == q)
-        .map(|c| (c.valence.abs(), c.arousal.abs()))
+/// The quadrant's clear point on the scale of a library's `points` (see the module doc):
+/// the 75th percentile of |valence| and of |arousal| among its points in `q`, signed.
+pub fn clear_point(points: impl Iterator<Item = (f32, f32)>, q: Quadrant) -> (f32, f32) {
+    let (mut vs, mut as_): (Vec<f32>, Vec<f32>) = points
+        .filter(|&(v, a)| Quadrant::of_point(v, a) == q)
+        .map(|(v, a)| (v.abs(), a.abs()))
         .unzip();
     let p75 = |x: &mut Vec<f32>| -> f32 {
         if x.is_empty() {
@@ -289,7 +288,8 @@ impl Scorer {
             // Resolved by the caller; an unresolved one reads as the plane's centre.
             Target::Now => Scorer::Point(0.0, 0.0),
             Target::Quadrant(q) => {
-                let (v, a) = quadrant_point(pool, *q);
+                let (v, a) =
+                    clear_point(pool.candidates.iter().map(|c| (c.valence, c.arousal)), *q);
                 Scorer::InQuadrant(*q, v, a)
             }
             Target::Like(ids) => {

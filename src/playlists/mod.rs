@@ -11,6 +11,7 @@
 pub mod generate;
 pub mod history;
 pub mod import;
+pub mod journey;
 pub mod m3u;
 pub mod mood_now;
 pub mod store;
@@ -22,5 +23,6 @@ pub use generate::{
     generate, Candidate, GenerateError, Generated, Pool, Request, Rule, Size, Target,
 };
 pub use history::{play_counts, ImportReport, NewPlay, Play, PlayEnd, PlaySource, Unmatched};
+pub use journey::{plan, Journey, JourneyError, JourneyRequest, Length, Shape, Stop};
 pub use mood_now::{MoodMethod, MoodNow, MoodReading, MoodSource};
 pub use store::{M3uImport, Made, MissingEntry, Playlist, PlaylistError, PlaylistSummary};

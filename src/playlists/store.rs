@@ -9,6 +9,7 @@ use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
 use super::generate::{self, Candidate, GenerateError, Generated, Pool, Request, Target};
+use super::journey::Stop;
 use super::m3u::{self, M3uEntry, M3uError};
 use super::mood_now::{MoodMethod, MoodNow, MoodReading};
 use crate::library::analysis::CURRENT;
@@ -322,6 +323,29 @@ impl Library {
                     r.get(0)
                 })?;
         Ok((Arc::new(candidates), playable.max(0) as usize))
+    }
+
+    /// The analysed playable tracks as journey stops: mean, opening and closing moods.
+    pub fn journey_stops(&self, v: &AnalysisVersion) -> Result<Vec<Stop>, StoreError> {
+        let sql = format!(
+            "SELECT t.id, t.artist, COALESCE(t.duration_s, a.duration_s), a.valence, a.arousal,
+                    COALESCE(a.start_valence, a.valence), COALESCE(a.start_arousal, a.arousal),
+                    COALESCE(a.end_valence, a.valence), COALESCE(a.end_arousal, a.arousal)
+             FROM tracks t JOIN analysis a ON a.track_id = t.id AND {CURRENT}
+             WHERE t.status = 'ok' AND a.status = 'ok' AND a.valence IS NOT NULL"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params![v.features, v.model], |r| {
+            Ok(Stop {
+                id: r.get(0)?,
+                artist: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                duration_secs: r.get::<_, Option<f64>>(2)?.unwrap_or(0.0),
+                mean: (r.get(3)?, r.get(4)?),
+                start: (r.get(5)?, r.get(6)?),
+                end: (r.get(7)?, r.get(8)?),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// The stored track embeddings of `ids` (current results only).
