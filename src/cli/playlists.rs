@@ -101,10 +101,7 @@ pub enum PlaylistAction {
 /// The running analysis version and the model's calibration (defaults without a model:
 /// then nothing is analysed, and the commands say so).
 fn versions() -> (AnalysisVersion, Calibration) {
-    let v = crate::analysis::default_version().unwrap_or(AnalysisVersion {
-        features: 0,
-        model: "unavailable".into(),
-    });
+    let v = crate::analysis::default_version().unwrap_or_else(|_| AnalysisVersion::unavailable());
     let cal = crate::analysis::default_calibration().unwrap_or_default();
     (v, cal)
 }
@@ -315,15 +312,7 @@ pub fn run_journey(lib: &Library, a: JourneyArgs<'_>, out: &mut impl Write) -> R
         rows.extend(lib.browse_row(&v, id)?);
     }
     if let Some(path) = a.m3u {
-        let entries: Vec<M3uEntry> = rows
-            .iter()
-            .map(|t| M3uEntry {
-                path: t.path.clone(),
-                duration_secs: t.duration_secs,
-                artist: t.artist.clone(),
-                title: t.title.clone(),
-            })
-            .collect();
+        let entries: Vec<M3uEntry> = rows.iter().map(M3uEntry::from).collect();
         write_m3u8(path, &entries).with_context(|| format!("writing {}", path.display()))?;
     }
     if a.json {

@@ -98,10 +98,7 @@ fn version() -> (AnalysisVersion, Option<String>) {
     match default_version() {
         Ok(v) => (v, None),
         Err(e) => (
-            AnalysisVersion {
-                features: 0,
-                model: "unavailable".into(),
-            },
+            AnalysisVersion::unavailable(),
             Some(format!("emotion model unavailable: {e}")),
         ),
     }
@@ -121,9 +118,6 @@ pub async fn load_library(db: PathBuf) -> Result<LibraryData, BackendError> {
         let (v, warning) = version();
         let rows = lib.browse(&v)?;
         let counts = lib.analysis_counts(&v)?;
-        // Read the playlist candidates now, on this worker, so the first "Make a playlist"
-        // finds them kept (`Library::playlist_pool`). A failure here only loses that head start.
-        let _ = lib.playlist_pool(&v, now());
         Ok(LibraryData {
             rows,
             counts,

@@ -96,7 +96,14 @@ impl State {
                 .into()
             })
             .collect();
-        col = col.push(scrollable(column(rows).spacing(4)).height(Length::Fill));
+        col = col.push(
+            scrollable(
+                column(rows)
+                    .spacing(4)
+                    .padding(super::playlists::SCROLLBAR_GUTTER),
+            )
+            .height(Length::Fill),
+        );
         container(col)
             .padding(theme::SPACE_M)
             .width(Length::Fill)

@@ -135,7 +135,7 @@ impl State {
         }
     }
 
-    /// Ends the current play as stopped (the window closes, or the queue is replaced).
+    /// Ends the current play as stopped (the window is closing).
     pub fn stop_measuring(&mut self) {
         self.end_play(PlayEnd::Stopped, self.position);
     }

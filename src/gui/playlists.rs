@@ -10,6 +10,14 @@ use super::theme;
 use crate::library::BrowseRow;
 use crate::playlists::{Playlist, PlaylistSummary, Size};
 
+/// Room on the right of a scrolled list, so its scrollbar never covers the last column.
+pub const SCROLLBAR_GUTTER: iced::Padding = iced::Padding {
+    top: 0.0,
+    right: 16.0,
+    bottom: 0.0,
+    left: 0.0,
+};
+
 #[derive(Debug, Clone, Default)]
 pub struct State {
     list: Vec<PlaylistSummary>,
@@ -216,7 +224,7 @@ impl State {
                 .style(muted_text)
                 .into()
         } else {
-            scrollable(column(items).spacing(2))
+            scrollable(column(items).spacing(2).padding(SCROLLBAR_GUTTER))
                 .height(Length::Fill)
                 .into()
         };
@@ -384,7 +392,7 @@ impl State {
         column![
             head,
             info,
-            scrollable(column(rows).spacing(2)).height(Length::Fill)
+            scrollable(column(rows).spacing(2).padding(SCROLLBAR_GUTTER)).height(Length::Fill)
         ]
         .spacing(theme::SPACE_M)
         .into()

@@ -21,6 +21,17 @@ pub struct AnalysisVersion {
     pub model: String,
 }
 
+impl AnalysisVersion {
+    /// The version when the model files are missing: no stored result is current, but the
+    /// library, its history and playlists still read.
+    pub fn unavailable() -> Self {
+        Self {
+            features: 0,
+            model: "unavailable".into(),
+        }
+    }
+}
+
 /// A playable track that needs (re)analysis.
 #[derive(Debug, Clone)]
 pub struct PendingTrack {

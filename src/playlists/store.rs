@@ -13,8 +13,8 @@ use super::journey::Stop;
 use super::m3u::{self, M3uEntry, M3uError};
 use super::mood_now::{MoodMethod, MoodNow, MoodReading};
 use crate::library::analysis::CURRENT;
-use crate::library::store::{bytes_path, now_secs, path_bytes, Library, StoreError};
-use crate::library::{AnalysisVersion, BrowseRow};
+use crate::library::store::{now_secs, Library, StoreError};
+use crate::library::{AnalysisVersion, BrowseRow, FileStatus, TrackRow};
 use crate::mood::Calibration;
 
 /// "More like these" compares embeddings only among this many tracks nearest in mood: the
@@ -446,16 +446,7 @@ impl Library {
         let p = self
             .playlist(v, id)?
             .ok_or_else(|| PlaylistError::NoSuchPlaylist(id.to_string()))?;
-        let entries: Vec<M3uEntry> = p
-            .tracks
-            .iter()
-            .map(|t| M3uEntry {
-                path: t.path.clone(),
-                duration_secs: t.duration_secs,
-                artist: t.artist.clone(),
-                title: t.title.clone(),
-            })
-            .collect();
+        let entries: Vec<M3uEntry> = p.tracks.iter().map(M3uEntry::from).collect();
         m3u::write_m3u8(out, &entries)?;
         Ok(entries.len())
     }
@@ -479,12 +470,12 @@ impl Library {
                 });
                 continue;
             }
-            let id = self.track_id_by_path(&e.path)?;
-            let id = match id {
+            let playable = |t: TrackRow| (t.status == FileStatus::Ok).then_some(t.id);
+            let id = match self.track_by_path(&e.path)?.and_then(playable) {
                 Some(id) => Some(id),
                 // The library keeps the paths it scanned; the file may name them otherwise.
                 None => match std::fs::canonicalize(&e.path) {
-                    Ok(c) if c != e.path => self.track_id_by_path(&c)?,
+                    Ok(c) if c != e.path => self.track_by_path(&c)?.and_then(playable),
                     _ => None,
                 },
             };
@@ -511,24 +502,16 @@ impl Library {
             missing,
         })
     }
+}
 
-    fn track_id_by_path(&self, path: &Path) -> Result<Option<i64>, StoreError> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT id FROM tracks WHERE path = ?1 AND status = 'ok'")?
-            .query_row(params![path_bytes(path)], |r| r.get(0))
-            .optional()?)
-    }
-
-    /// Paths of tracks by id (tests, tools).
-    pub fn track_path(&self, id: i64) -> Result<Option<PathBuf>, StoreError> {
-        Ok(self
-            .conn
-            .query_row("SELECT path FROM tracks WHERE id = ?1", params![id], |r| {
-                r.get(0)
-            })
-            .optional()?
-            .map(bytes_path))
+impl From<&BrowseRow> for M3uEntry {
+    fn from(t: &BrowseRow) -> Self {
+        M3uEntry {
+            path: t.path.clone(),
+            duration_secs: t.duration_secs,
+            artist: t.artist.clone(),
+            title: t.title.clone(),
+        }
     }
 }
 
