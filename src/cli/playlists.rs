@@ -9,13 +9,13 @@ use clap::{ArgGroup, Subcommand};
 use super::fmt_duration;
 use crate::library::{AnalysisVersion, Library};
 use crate::mood::{Calibration, Quadrant};
-use crate::playlists::generate::clear_point;
 use crate::playlists::history::fmt_utc;
 use crate::playlists::import::read_history;
-use crate::playlists::journey::{self, Length, Shape};
+use crate::playlists::journey::{Length, Shape};
 use crate::playlists::m3u::{write_m3u8, M3uEntry};
 use crate::playlists::{
-    plan, JourneyRequest, MoodMethod, MoodReading, Play, PlayEnd, Request, Size, Stop, Target,
+    JourneyEnd, JourneySpec, MoodMethod, MoodReading, PlannedJourney, Play, PlayEnd,
+    PlaylistError, Request, Size, Target,
 };
 
 #[derive(Debug, Subcommand)]
@@ -256,61 +256,49 @@ pub struct JourneyArgs<'a> {
     pub json: bool,
 }
 
-/// A journey end: `now`, a quadrant (targets only), `V,A`, or a track (then pinned there).
-fn journey_end(
-    lib: &Library,
-    v: &AnalysisVersion,
-    cal: &Calibration,
-    stops: &[Stop],
-    which: &str,
-    target: bool,
-) -> Result<((f32, f32), Option<i64>)> {
+/// A journey end: `now` (starts), a quadrant (targets), `V,A`, or a track (then pinned
+/// there).
+fn journey_end(lib: &Library, which: &str, target: bool) -> Result<JourneyEnd> {
     let w = which.trim();
     if !target && w.eq_ignore_ascii_case("now") {
-        let now = crate::library::store::now_secs();
-        return match lib.mood_now(v, cal, MoodMethod::Week, now)? {
-            MoodReading::Mood(m) => Ok(((m.mood.valence, m.mood.arousal), None)),
-            MoodReading::NotEnough { plays, needed } => bail!(
-                "not enough listening yet to start from your mood now ({plays} counted plays of analysed tracks this week, {needed} needed): start from a point or a track"
-            ),
-        };
+        return Ok(JourneyEnd::Now);
     }
     if target {
         if let Some(q) = Quadrant::parse(w) {
-            return Ok((clear_point(stops.iter().map(|s| s.mean), q), None));
+            return Ok(JourneyEnd::Quadrant(q));
         }
     }
     if w.contains(',') {
-        return Ok((parse_va(w)?, None));
+        let (v, a) = parse_va(w)?;
+        return Ok(JourneyEnd::Point(v, a));
     }
-    let t = super::analyze::find_track(lib, w)?;
-    let stop = stops.iter().find(|s| s.id == t.id).with_context(|| {
-        format!(
-            "track {} has no current analysis (run `valence analyze`)",
-            t.id
-        )
-    })?;
-    Ok((stop.mean, Some(t.id)))
+    Ok(JourneyEnd::Track(super::analyze::find_track(lib, w)?.id))
 }
 
 pub fn run_journey(lib: &Library, a: JourneyArgs<'_>, out: &mut impl Write) -> Result<()> {
     let (v, cal) = versions();
-    let stops = lib.journey_stops(&v)?;
-    let (from, first) = journey_end(lib, &v, &cal, &stops, a.from, false)?;
-    let (to, last) = journey_end(lib, &v, &cal, &stops, a.to, true)?;
-    let mut req = JourneyRequest::new(from, to, a.length);
-    req.shape = a.shape;
-    req.max_step = a.max_step;
-    req.pins = first
-        .map(|id| (0, id))
-        .into_iter()
-        .chain(last.map(|id| (journey::LAST, id)))
-        .collect();
-    let j = plan(&stops, &req)?;
-    let mut rows = Vec::with_capacity(j.tracks.len());
-    for &id in &j.tracks {
-        rows.extend(lib.browse_row(&v, id)?);
-    }
+    let spec = JourneySpec {
+        from: journey_end(lib, a.from, false)?,
+        to: journey_end(lib, a.to, true)?,
+        length: a.length,
+        shape: a.shape,
+        max_step: a.max_step,
+        seed: 0,
+    };
+    let now = crate::library::store::now_secs();
+    let planned = lib.plan_journey(&v, &cal, &spec, now).map_err(|e| match e {
+        PlaylistError::NotEnoughListening { plays, needed } => anyhow::anyhow!(
+            "not enough listening yet to start from your mood now ({plays} counted plays of analysed tracks this week, {needed} needed): start from a point or a track"
+        ),
+        e => e.into(),
+    })?;
+    let PlannedJourney {
+        request: req,
+        journey: j,
+        rows,
+        ..
+    } = planned;
+    let (from, to) = (req.from, req.to);
     if let Some(path) = a.m3u {
         let entries: Vec<M3uEntry> = rows.iter().map(M3uEntry::from).collect();
         write_m3u8(path, &entries).with_context(|| format!("writing {}", path.display()))?;

@@ -8,6 +8,7 @@ pub mod backend;
 pub mod detail;
 pub mod history;
 pub mod library;
+pub mod map;
 pub mod mood_card;
 pub mod player;
 pub mod playlists;

@@ -59,6 +59,12 @@ pub enum Target {
     Now,
     /// More like these tracks (ids).
     Like(Vec<i64>),
+    /// The tracks inside a rectangle of the plane (dragged out on the map), nearest its
+    /// centre first.
+    Region {
+        valence: (f32, f32),
+        arousal: (f32, f32),
+    },
 }
 
 /// How long.
@@ -90,6 +96,10 @@ impl Target {
             Target::Now => "your mood now".into(),
             Target::Like(ids) if ids.len() == 1 => "more like 1 track".into(),
             Target::Like(ids) => format!("more like {} tracks", ids.len()),
+            Target::Region { valence, arousal } => format!(
+                "valence {:+.2} to {:+.2}, arousal {:+.2} to {:+.2}",
+                valence.0, valence.1, arousal.0, arousal.1
+            ),
         }
     }
 }
@@ -139,6 +149,7 @@ pub enum Rule {
     Excluded,
     PlayedRecently,
     OtherQuadrant,
+    OutsideRegion,
     ArtistRepeat,
     AlbumLimit,
     Length,
@@ -155,6 +166,7 @@ impl Rule {
                 Target::Quadrant(q) => format!("not {} ({})", q.label(), q.name()),
                 _ => "in another quadrant".into(),
             },
+            Rule::OutsideRegion => "outside the region".into(),
             Rule::ArtistRepeat => format!("an artist again within {ARTIST_WINDOW} tracks"),
             Rule::AlbumLimit => format!("more than {PER_ALBUM} tracks of one album"),
             Rule::Length => "too long for the minutes left".into(),
@@ -273,6 +285,7 @@ pub fn clear_point(points: impl Iterator<Item = (f32, f32)>, q: Quadrant) -> (f3
 enum Scorer {
     Point(f32, f32),
     InQuadrant(Quadrant, f32, f32),
+    InRegion((f32, f32), (f32, f32)),
     Like {
         v: f32,
         a: f32,
@@ -292,6 +305,7 @@ impl Scorer {
                     clear_point(pool.candidates.iter().map(|c| (c.valence, c.arousal)), *q);
                 Scorer::InQuadrant(*q, v, a)
             }
+            Target::Region { valence, arousal } => Scorer::InRegion(*valence, *arousal),
             Target::Like(ids) => {
                 if ids.is_empty() {
                     return Err(GenerateError::NoSeeds);
@@ -335,6 +349,13 @@ impl Scorer {
                     Ok(point_distance(c, *v, *a))
                 } else {
                     Err(Rule::OtherQuadrant)
+                }
+            }
+            Scorer::InRegion(v, a) => {
+                if (v.0..=v.1).contains(&c.valence) && (a.0..=a.1).contains(&c.arousal) {
+                    Ok(point_distance(c, (v.0 + v.1) / 2.0, (a.0 + a.1) / 2.0))
+                } else {
+                    Err(Rule::OutsideRegion)
                 }
             }
             Scorer::Like {

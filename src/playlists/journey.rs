@@ -46,6 +46,9 @@ pub const DEFAULT_MAX_STEP: f32 = 0.3;
 pub const LAST: usize = usize::MAX;
 /// Default weight of the seam jump against the waypoint distance.
 pub const DEFAULT_SEAM_WEIGHT: f32 = 1.0;
+/// Added to the cost of a track the request asks to avoid: about half a default step, so
+/// an avoided track is only taken back when nothing comparable fits.
+pub const AVOID_PENALTY: f32 = 0.15;
 
 /// The path's shape from the start to the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
@@ -94,6 +97,13 @@ pub struct JourneyRequest {
     pub pins: Vec<(usize, i64)>,
     /// Breaks ties between equally good journeys; the same seed, the same journey.
     pub seed: u64,
+    /// Tracks never used (the user swapped them out).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<i64>,
+    /// Tracks used only when nothing comparable fits (costing [`AVOID_PENALTY`] more):
+    /// "regenerate the rest" avoids the tracks it replaces.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub avoid: Vec<i64>,
 }
 
 impl JourneyRequest {
@@ -107,6 +117,8 @@ impl JourneyRequest {
             seam_weight: DEFAULT_SEAM_WEIGHT,
             pins: Vec::new(),
             seed: 0,
+            exclude: Vec::new(),
+            avoid: Vec::new(),
         }
     }
 }
@@ -317,6 +329,8 @@ fn plan_n(
             .find(|(p, _)| *p == i || (*p == LAST && i + 1 == n))
             .map(|(_, id)| *id)
     };
+    let excluded: HashSet<i64> = req.exclude.iter().copied().collect();
+    let avoided: HashSet<i64> = req.avoid.iter().copied().collect();
     let mut beam = vec![Partial {
         cost: 0.0,
         picks: Vec::new(),
@@ -335,7 +349,15 @@ fn plan_n(
                 let mut near: Vec<(f32, usize)> = stops
                     .iter()
                     .enumerate()
-                    .map(|(k, s)| (dist(s.mean, w), k))
+                    .filter(|(_, s)| !excluded.contains(&s.id))
+                    .map(|(k, s)| {
+                        let avoid = if avoided.contains(&s.id) {
+                            AVOID_PENALTY
+                        } else {
+                            0.0
+                        };
+                        (dist(s.mean, w) + avoid, k)
+                    })
                     .collect();
                 let keep = (CANDIDATES * 4).min(near.len());
                 if keep < near.len() {
@@ -393,7 +415,13 @@ fn plan_n(
                 tried += 1;
                 let seam = prev.map(|p| dist(p.end, s.start)).unwrap_or(0.0);
                 let mut e = b.clone();
+                let avoid = if avoided.contains(&s.id) {
+                    AVOID_PENALTY
+                } else {
+                    0.0
+                };
                 e.cost += dist(s.mean, w)
+                    + avoid
                     + req.seam_weight.max(0.0) * seam
                     + pace.unwrap_or(0.0) as f32
                     + jitter(req.seed, s.id, i);
@@ -419,7 +447,7 @@ fn plan_n(
                 "one track per artist"
             } else if blocked[1] > 0 {
                 "progress toward the target"
-            } else if blocked[0] > 0 {
+            } else if blocked[0] > 0 || !(first || last) {
                 "the step limit"
             } else {
                 "the ends near the start and the target"
@@ -494,6 +522,69 @@ pub fn plan(stops: &[Stop], req: &JourneyRequest) -> Result<Journey, JourneyErro
             }
         }
     }
+}
+
+/// The journey with its track at `i` swapped for the next-best track for that place: the
+/// others stay where they are, and the track swapped out (with any swapped out before,
+/// `req.exclude`) is left out. Returns the new journey and the request that makes it.
+pub fn swap(
+    stops: &[Stop],
+    req: &JourneyRequest,
+    tracks: &[i64],
+    i: usize,
+) -> Result<(Journey, JourneyRequest), JourneyError> {
+    let Some(&out) = tracks.get(i) else {
+        return Err(JourneyError::TooShort);
+    };
+    let mut next = req.clone();
+    if !next.exclude.contains(&out) {
+        next.exclude.push(out);
+    }
+    let mut fixed = next.clone();
+    fixed.pins = tracks
+        .iter()
+        .enumerate()
+        .filter(|&(k, _)| k != i)
+        .map(|(k, &id)| (k, id))
+        .collect();
+    let j = plan_n(stops, &fixed, tracks.len(), None)?;
+    Ok((j, next))
+}
+
+/// The journey planned again around the `locked` positions of `tracks` (they stay), with
+/// the same number of tracks; the unlocked ones are avoided ([`AVOID_PENALTY`]) so the rest
+/// changes where the library allows. A minutes journey still lands within 10 % of its
+/// length.
+pub fn regenerate(
+    stops: &[Stop],
+    req: &JourneyRequest,
+    tracks: &[i64],
+    locked: &[bool],
+) -> Result<(Journey, JourneyRequest), JourneyError> {
+    let mut next = req.clone();
+    next.seed = req.seed.wrapping_add(1);
+    next.avoid = tracks
+        .iter()
+        .zip(locked.iter().chain(std::iter::repeat(&false)))
+        .filter(|(_, &l)| !l)
+        .map(|(&id, _)| id)
+        .collect();
+    let mut fixed = next.clone();
+    // The request's own pins (a start or target track) hold too.
+    fixed.pins.extend(
+        tracks
+            .iter()
+            .zip(locked)
+            .enumerate()
+            .filter(|(_, (_, &l))| l)
+            .map(|(k, (&id, _))| (k, id)),
+    );
+    let target = match req.length {
+        Length::Minutes(m) => Some(m * 60.0),
+        Length::Count(_) => None,
+    };
+    let j = plan_n(stops, &fixed, tracks.len(), target)?;
+    Ok((j, next))
 }
 
 #[cfg(test)]
@@ -638,6 +729,65 @@ mod tests {
             ..req
         };
         assert_eq!(plan(&stops, &req), Err(JourneyError::UnknownPin(999_999)));
+    }
+
+    #[test]
+    fn a_swap_changes_only_its_place_and_keeps_the_rules() {
+        let stops = lattice(3, 11);
+        let req = JourneyRequest::new((-0.6, -0.5), (0.6, 0.5), Length::Count(9));
+        let j = plan(&stops, &req).expect("journey");
+        let mut tracks = j.tracks.clone();
+        let mut req = req;
+        let mut seen = vec![tracks[4]];
+        // Swapping the same place again walks down the candidates: never an old track.
+        for _ in 0..3 {
+            let (k, next) = swap(&stops, &req, &tracks, 4).expect("a swap");
+            for (p, (a, b)) in tracks.iter().zip(&k.tracks).enumerate() {
+                if p != 4 {
+                    assert_eq!(a, b, "place {p} moved");
+                }
+            }
+            assert!(!seen.contains(&k.tracks[4]), "{:?} came back", k.tracks[4]);
+            let by_id = |id: i64| stops.iter().find(|s| s.id == id).expect("stop");
+            for w in k.tracks.windows(2) {
+                assert!(dist(by_id(w[0]).mean, by_id(w[1]).mean) <= DEFAULT_MAX_STEP + 1e-6);
+            }
+            seen.push(k.tracks[4]);
+            tracks = k.tracks;
+            req = next;
+        }
+        assert_eq!(req.exclude.len(), 3);
+        // With no other track in the library, the swap says where it is blocked.
+        let only: Vec<Stop> = stops
+            .iter()
+            .filter(|s| tracks.contains(&s.id))
+            .cloned()
+            .collect();
+        let e = swap(&only, &req, &tracks, 4).expect_err("nothing to swap in");
+        assert!(e.to_string().contains("of step 5"), "{e}");
+        assert!(e.to_string().contains("the step limit"), "{e}");
+    }
+
+    #[test]
+    fn regenerating_keeps_the_locked_tracks_and_changes_the_rest() {
+        let stops = lattice(3, 13);
+        let req = JourneyRequest::new((-0.6, -0.5), (0.6, 0.5), Length::Minutes(30.0));
+        let j = plan(&stops, &req).expect("journey");
+        let n = j.tracks.len();
+        let locked: Vec<bool> = (0..n).map(|i| i == 2 || i == n - 3).collect();
+        let (k, next) = regenerate(&stops, &req, &j.tracks, &locked).expect("regenerated");
+        assert_eq!(k.tracks.len(), n);
+        assert_eq!(k.tracks[2], j.tracks[2]);
+        assert_eq!(k.tracks[n - 3], j.tracks[n - 3]);
+        let changed = (0..n)
+            .filter(|&i| !locked[i] && k.tracks[i] != j.tracks[i])
+            .count();
+        assert!(changed >= (n - 2) / 2, "only {changed} of {} changed", n - 2);
+        assert!((k.total_secs - 1800.0).abs() <= 0.1 * 1800.0, "{}", k.total_secs);
+        assert_eq!(next.avoid.len(), n - 2);
+        // The same request and locks, the same journey.
+        let (again, _) = regenerate(&stops, &req, &j.tracks, &locked).expect("regenerated");
+        assert_eq!(again.tracks, k.tracks);
     }
 
     #[test]

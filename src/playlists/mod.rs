@@ -25,4 +25,7 @@ pub use generate::{
 pub use history::{play_counts, ImportReport, NewPlay, Play, PlayEnd, PlaySource, Unmatched};
 pub use journey::{plan, Journey, JourneyError, JourneyRequest, Length, Shape, Stop};
 pub use mood_now::{MoodMethod, MoodNow, MoodReading, MoodSource};
-pub use store::{M3uImport, Made, MissingEntry, Playlist, PlaylistError, PlaylistSummary};
+pub use store::{
+    JourneyEnd, JourneySpec, M3uImport, Made, MissingEntry, PlannedJourney, Playlist,
+    PlaylistError, PlaylistSummary, Replan,
+};

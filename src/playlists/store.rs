@@ -9,13 +9,13 @@ use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
 use super::generate::{self, Candidate, GenerateError, Generated, Pool, Request, Target};
-use super::journey::Stop;
+use super::journey::{self, Journey, JourneyError, JourneyRequest, Length, Shape, Stop};
 use super::m3u::{self, M3uEntry, M3uError};
 use super::mood_now::{MoodMethod, MoodNow, MoodReading};
 use crate::library::analysis::CURRENT;
 use crate::library::store::{now_secs, Library, StoreError};
 use crate::library::{AnalysisVersion, BrowseRow, FileStatus, TrackRow};
-use crate::mood::Calibration;
+use crate::mood::{Calibration, Quadrant};
 
 /// "More like these" compares embeddings only among this many tracks nearest in mood: the
 /// embeddings of a 100,000-track library are 80 MB, too much to read for one playlist.
@@ -34,6 +34,10 @@ pub enum PlaylistError {
     NotEnoughListening { plays: usize, needed: usize },
     #[error("no playlist {0}")]
     NoSuchPlaylist(String),
+    #[error(transparent)]
+    Journey(#[from] JourneyError),
+    #[error("track {0} has no current analysis (run `valence analyze`)")]
+    NotAnalysed(i64),
 }
 
 /// A kept playlist, without its tracks.
@@ -65,6 +69,49 @@ pub struct Made {
     pub mood_now: Option<MoodNow>,
     /// A name for it, e.g. "Calm (Q4), 40 tracks".
     pub name: String,
+}
+
+/// A change to a planned journey.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Replan<'a> {
+    /// The track at this place for the next-best one.
+    Swap(usize),
+    /// The places not locked planned again.
+    Regenerate { locked: &'a [bool] },
+}
+
+/// Where a journey starts or ends, before it is resolved to a point.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum JourneyEnd {
+    /// The listener's mood now (seed 000's week method).
+    Now,
+    Point(f32, f32),
+    /// The quadrant's clear point in this library (`generate::clear_point`).
+    Quadrant(Quadrant),
+    /// A track: the journey starts or ends on it (pinned there).
+    Track(i64),
+}
+
+/// What a journey is asked, with its ends unresolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JourneySpec {
+    pub from: JourneyEnd,
+    pub to: JourneyEnd,
+    pub length: Length,
+    pub shape: Shape,
+    pub max_step: f32,
+    pub seed: u64,
+}
+
+/// A planned journey with what the window and the command line show of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedJourney {
+    pub request: JourneyRequest,
+    pub journey: Journey,
+    /// The journey's tracks, in order.
+    pub rows: Vec<BrowseRow>,
+    /// Their opening, mean and closing moods, in order.
+    pub stops: Vec<Stop>,
 }
 
 /// One entry of an imported playlist file that is not in the playlist.
@@ -410,7 +457,7 @@ impl Library {
                 }
                 pool.candidates = Arc::new(near);
             }
-            Target::Quadrant(_) | Target::Point { .. } => {}
+            Target::Quadrant(_) | Target::Point { .. } | Target::Region { .. } => {}
         }
         let generated = generate::generate(&pool, &resolved)?;
         let name = match &mood_now {
@@ -433,6 +480,96 @@ impl Library {
             generated,
             mood_now,
             name,
+        })
+    }
+
+    /// A journey end resolved to a point, and the track to pin there (for a track).
+    pub fn journey_end(
+        &self,
+        v: &AnalysisVersion,
+        cal: &Calibration,
+        stops: &[Stop],
+        end: JourneyEnd,
+        now: i64,
+    ) -> Result<((f32, f32), Option<i64>), PlaylistError> {
+        match end {
+            JourneyEnd::Now => match self.mood_now(v, cal, MoodMethod::Week, now)? {
+                MoodReading::Mood(m) => Ok(((m.mood.valence, m.mood.arousal), None)),
+                MoodReading::NotEnough { plays, needed } => {
+                    Err(PlaylistError::NotEnoughListening { plays, needed })
+                }
+            },
+            JourneyEnd::Point(v, a) => Ok(((v.clamp(-1.0, 1.0), a.clamp(-1.0, 1.0)), None)),
+            JourneyEnd::Quadrant(q) => Ok((generate::clear_point(stops.iter().map(|s| s.mean), q), None)),
+            JourneyEnd::Track(id) => stops
+                .iter()
+                .find(|s| s.id == id)
+                .map(|s| (s.mean, Some(id)))
+                .ok_or(PlaylistError::NotAnalysed(id)),
+        }
+    }
+
+    /// Plans a journey for `spec` over the analysed library (`journey::plan`).
+    pub fn plan_journey(
+        &self,
+        v: &AnalysisVersion,
+        cal: &Calibration,
+        spec: &JourneySpec,
+        now: i64,
+    ) -> Result<PlannedJourney, PlaylistError> {
+        let stops = self.journey_stops(v)?;
+        let (from, first) = self.journey_end(v, cal, &stops, spec.from, now)?;
+        let (to, last) = self.journey_end(v, cal, &stops, spec.to, now)?;
+        let mut request = JourneyRequest::new(from, to, spec.length);
+        request.shape = spec.shape;
+        request.max_step = spec.max_step;
+        request.seed = spec.seed;
+        request.pins = first
+            .map(|id| (0, id))
+            .into_iter()
+            .chain(last.map(|id| (journey::LAST, id)))
+            .collect();
+        let planned = journey::plan(&stops, &request)?;
+        self.planned(v, &stops, request, planned)
+    }
+
+    /// A journey changed by hand: `journey::swap` (`Some(i)`) or `journey::regenerate`
+    /// around the `locked` places.
+    pub fn replan_journey(
+        &self,
+        v: &AnalysisVersion,
+        request: &JourneyRequest,
+        tracks: &[i64],
+        change: Replan<'_>,
+    ) -> Result<PlannedJourney, PlaylistError> {
+        let stops = self.journey_stops(v)?;
+        let (j, request) = match change {
+            Replan::Swap(i) => journey::swap(&stops, request, tracks, i)?,
+            Replan::Regenerate { locked } => journey::regenerate(&stops, request, tracks, locked)?,
+        };
+        self.planned(v, &stops, request, j)
+    }
+
+    fn planned(
+        &self,
+        v: &AnalysisVersion,
+        stops: &[Stop],
+        request: JourneyRequest,
+        journey: Journey,
+    ) -> Result<PlannedJourney, PlaylistError> {
+        let by_id: HashMap<i64, &Stop> = stops.iter().map(|s| (s.id, s)).collect();
+        let mut rows = Vec::with_capacity(journey.tracks.len());
+        let mut picked = Vec::with_capacity(journey.tracks.len());
+        for &id in &journey.tracks {
+            let row = self.browse_row(v, id)?.ok_or(PlaylistError::NotAnalysed(id))?;
+            rows.push(row);
+            picked.push((*by_id.get(&id).ok_or(PlaylistError::NotAnalysed(id))?).clone());
+        }
+        Ok(PlannedJourney {
+            request,
+            journey,
+            rows,
+            stops: picked,
         })
     }
 

@@ -1,6 +1,7 @@
 //! Small reusable pieces: the mood badge, the spectrogram picture, and the canvases
 //! (emotion timeline seek bar and chart, valence-arousal plane).
 
+pub mod map_canvas;
 pub mod timeline;
 pub mod va_plane;
 

@@ -1,0 +1,313 @@
+//! The map screen: the library on the valence-arousal plane (`widgets::map_canvas`), with
+//! its toolbar (drag mode, zoom, reset) and what a dragged-out region offers (show those
+//! tracks in the table, or make a playlist of them).
+
+use std::sync::Arc;
+
+use iced::widget::canvas::{self, Cache};
+use iced::widget::{button, column, container, row, space, text};
+use iced::{alignment, Element, Length, Point, Size};
+
+use super::detail::muted_text;
+use super::theme;
+use super::widgets::map_canvas::{
+    DragMode, JourneyMark, MapCanvas, MapData, MapEvent, Region, View,
+};
+use crate::library::BrowseRow;
+
+pub struct State {
+    data: Arc<MapData>,
+    /// The rows changed since `data` was built (rebuilt when the map is shown).
+    stale: bool,
+    cache: Cache,
+    view: View,
+    mode: DragMode,
+    region: Option<Region>,
+    region_count: usize,
+    picked: Option<(f32, f32)>,
+    selected: Option<i64>,
+    mood_now: Option<(f32, f32)>,
+    /// The canvas's last known size, for the zoom buttons (they zoom about its centre).
+    size: Size,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        Self {
+            data: Arc::new(MapData::default()),
+            stale: true,
+            cache: Cache::new(),
+            view: View::default(),
+            mode: DragMode::Pan,
+            region: None,
+            region_count: 0,
+            picked: None,
+            selected: None,
+            mood_now: None,
+            size: Size::new(800.0, 600.0),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Message {
+    Canvas(MapEvent),
+    Mode(DragMode),
+    Zoom(f32),
+    ResetView,
+    ClearRegion,
+    RegionToLibrary,
+    RegionPlaylist,
+}
+
+/// What the map asks of the rest of the window.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A track was clicked: open its detail.
+    Select(i64),
+    /// The plane was clicked away from any track.
+    Pick(f32, f32),
+    /// Show the region's tracks in the library table.
+    FilterLibrary(Region),
+    /// Make a playlist of the region's tracks.
+    MakePlaylist(Region),
+}
+
+/// What lies on top of the points: the journey and the session's check-ins.
+#[derive(Default)]
+pub struct Overlay<'a> {
+    pub journey: &'a [JourneyMark],
+    pub ends: Option<((f32, f32), (f32, f32))>,
+    pub check_ins: [Option<(f32, f32)>; 2],
+}
+
+impl State {
+    /// The library's rows changed: the points are rebuilt the next time the map shows.
+    pub fn mark_stale(&mut self) {
+        self.stale = true;
+    }
+
+    /// Rebuilds the points from `rows` when they changed since.
+    pub fn refresh<'a>(&mut self, rows: impl IntoIterator<Item = &'a BrowseRow>) {
+        if self.stale {
+            self.data = Arc::new(MapData::from_rows(rows));
+            self.stale = false;
+            self.cache.clear();
+            self.recount();
+        }
+    }
+
+    pub fn data(&self) -> &Arc<MapData> {
+        &self.data
+    }
+
+    pub fn view_state(&self) -> View {
+        self.view
+    }
+
+    pub fn region(&self) -> Option<Region> {
+        self.region
+    }
+
+    /// Tracks in the selected region.
+    pub fn region_count(&self) -> usize {
+        self.region_count
+    }
+
+    pub fn picked(&self) -> Option<(f32, f32)> {
+        self.picked
+    }
+
+    pub fn set_selected(&mut self, id: Option<i64>) {
+        self.selected = id;
+    }
+
+    pub fn set_mood_now(&mut self, p: Option<(f32, f32)>) {
+        self.mood_now = p;
+    }
+
+    fn recount(&mut self) {
+        self.region_count = self.region.map_or(0, |r| self.data.inside(r).count());
+    }
+
+    pub fn update(&mut self, message: Message) -> Option<Event> {
+        match message {
+            Message::Canvas(MapEvent::View(v)) => {
+                self.set_view(v);
+                None
+            }
+            Message::Canvas(MapEvent::Select(id)) => {
+                self.selected = Some(id);
+                Some(Event::Select(id))
+            }
+            Message::Canvas(MapEvent::Pick(v, a)) => {
+                self.picked = Some((v, a));
+                Some(Event::Pick(v, a))
+            }
+            Message::Canvas(MapEvent::Region(r)) => {
+                self.region = Some(r);
+                self.recount();
+                None
+            }
+            Message::Mode(m) => {
+                self.mode = m;
+                None
+            }
+            Message::Zoom(f) => {
+                let c = Point::new(self.size.width / 2.0, self.size.height / 2.0);
+                let v = self.view.zoomed(self.size, c, f);
+                self.set_view(v);
+                None
+            }
+            Message::ResetView => {
+                self.set_view(View::default());
+                None
+            }
+            Message::ClearRegion => {
+                self.region = None;
+                self.region_count = 0;
+                None
+            }
+            Message::RegionToLibrary => self.region.map(Event::FilterLibrary),
+            Message::RegionPlaylist => self.region.map(Event::MakePlaylist),
+        }
+    }
+
+    fn set_view(&mut self, v: View) {
+        if v != self.view {
+            self.view = v;
+            self.cache.clear();
+        }
+    }
+
+    pub fn view<'a>(&'a self, overlay: Overlay<'a>) -> Element<'a, Message> {
+        let mode = |m: DragMode, label: &'static str| {
+            button(text(label).size(theme::TEXT_SMALL))
+                .padding([4.0, 10.0])
+                .style(if self.mode == m {
+                    button::secondary
+                } else {
+                    theme::flat
+                })
+                .on_press(Message::Mode(m))
+        };
+        let small = |label: &'static str, m: Message| {
+            button(text(label).size(theme::TEXT_SMALL))
+                .padding([4.0, 10.0])
+                .style(theme::flat)
+                .on_press(m)
+        };
+        let hint = match self.mode {
+            DragMode::Pan => "Drag to move · scroll to zoom · Shift+drag selects a region",
+            DragMode::Select => "Drag a rectangle to select · Shift+drag moves the map",
+        };
+        let toolbar = row![
+            text("Drag to").size(theme::TEXT_SMALL).style(muted_text),
+            mode(DragMode::Pan, "Move"),
+            mode(DragMode::Select, "Select region"),
+            small("−", Message::Zoom(1.0 / 1.5)),
+            small("+", Message::Zoom(1.5)),
+            small("Whole map", Message::ResetView),
+            text(format!("{:.1}×", self.view.zoom))
+                .size(theme::TEXT_SMALL)
+                .style(muted_text),
+            space::horizontal(),
+            text(hint).size(theme::TEXT_SMALL).style(muted_text),
+        ]
+        .spacing(theme::SPACE_S)
+        .align_y(alignment::Vertical::Center);
+        let count = self.data.len();
+        let header = text(if count == 0 {
+            "No analysed tracks yet: points appear here as tracks are analysed.".to_string()
+        } else {
+            format!("{count} analysed tracks")
+        })
+        .size(theme::TEXT_SMALL)
+        .style(muted_text);
+        let map = canvas(MapCanvas {
+            data: &self.data,
+            cache: &self.cache,
+            view: self.view,
+            mode: self.mode,
+            selected: self.selected,
+            region: self.region,
+            mood_now: self.mood_now,
+            picked: self.picked,
+            journey: overlay.journey,
+            ends: overlay.ends,
+            check_ins: overlay.check_ins,
+            on_event: Message::Canvas,
+        })
+        .width(Length::Fill)
+        .height(Length::Fill);
+        let mut col = column![toolbar, header, map].spacing(theme::SPACE_S);
+        if let Some(r) = self.region {
+            col = col.push(self.region_bar(r));
+        }
+        container(col)
+            .padding(theme::SPACE_M)
+            .width(Length::Fill)
+            .height(Length::Fill)
+            .into()
+    }
+
+    fn region_bar(&self, r: Region) -> Element<'_, Message> {
+        let n = self.region_count;
+        let act = |label: &'static str, m: Message, on: bool| {
+            button(text(label).size(theme::TEXT_SMALL))
+                .padding([4.0, 10.0])
+                .style(button::secondary)
+                .on_press_maybe(on.then_some(m))
+        };
+        container(
+            row![
+                text(format!(
+                    "{n} tracks with valence {:+.2} to {:+.2}, arousal {:+.2} to {:+.2}",
+                    r.valence.0, r.valence.1, r.arousal.0, r.arousal.1
+                ))
+                .size(theme::TEXT_SMALL),
+                space::horizontal(),
+                act("Show in library", Message::RegionToLibrary, n > 0),
+                act("Make a playlist", Message::RegionPlaylist, n > 0),
+                button(text("Clear").size(theme::TEXT_SMALL))
+                    .padding([4.0, 10.0])
+                    .style(theme::flat)
+                    .on_press(Message::ClearRegion),
+            ]
+            .spacing(theme::SPACE_S)
+            .align_y(alignment::Vertical::Center),
+        )
+        .padding([6.0, theme::SPACE_M])
+        .width(Length::Fill)
+        .style(theme::card)
+        .into()
+    }
+}
+
+/// The map drawn alone (`canvas::Program` users outside the window: the session sheet's
+/// picture and the bench).
+pub fn canvas_for<'a, M: Clone>(
+    data: &'a MapData,
+    cache: &'a Cache,
+    overlay: Overlay<'a>,
+    on_event: fn(MapEvent) -> M,
+) -> MapCanvas<'a, M> {
+    MapCanvas {
+        data,
+        cache,
+        view: View::default(),
+        mode: DragMode::Pan,
+        selected: None,
+        region: None,
+        mood_now: None,
+        picked: None,
+        journey: overlay.journey,
+        ends: overlay.ends,
+        check_ins: overlay.check_ins,
+        on_event,
+    }
+}
+
+fn canvas<'a, P: canvas::Program<Message> + 'a>(p: P) -> canvas::Canvas<P, Message> {
+    canvas::Canvas::new(p)
+}
