@@ -209,6 +209,18 @@ impl Mood {
     pub fn is_uncertain(&self) -> bool {
         self.confidence() < UNCERTAIN_BELOW
     }
+
+    /// "Q1 Happy", with "(uncertain; or Q4 Calm)" when the mood is uncertain.
+    pub fn text(&self) -> String {
+        let q = self.quadrant;
+        let sure = format!("{q} {}", q.label());
+        if self.is_uncertain() {
+            let r = self.runner_up();
+            format!("{sure} (uncertain; or {r} {})", r.label())
+        } else {
+            sure
+        }
+    }
 }
 
 /// Index of the largest value (the first on ties).
@@ -252,6 +264,8 @@ mod tests {
         assert_eq!(edge.runner_up(), Quadrant::Q2);
         let sure = Mood::from_point(0.7, 0.6, &cal);
         assert!(!sure.is_uncertain() && sure.confidence() > 0.95);
+        assert_eq!(sure.text(), "Q1 Happy");
+        assert_eq!(edge.text(), "Q1 Happy (uncertain; or Q2 Tense)");
     }
 
     #[test]

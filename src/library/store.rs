@@ -154,6 +154,51 @@ const MIGRATIONS: &[&str] = &[
             WHERE s.track_id = analysis.track_id AND s.end_s > 0.8 * analysis.duration_s)
     WHERE status = 'ok';
     "#,
+    // 5: sessions: a kept journey with a name, an optional client label, notes, the
+    // listener's own mood before and after, and its tracks as planned. The items are a
+    // snapshot (title, artist, length, moods) so the session sheet stays what was planned
+    // once a file leaves the library; `track_id` then becomes NULL.
+    r#"
+    CREATE TABLE sessions (
+        id             INTEGER PRIMARY KEY,
+        name           TEXT    NOT NULL,
+        client         TEXT,
+        notes          TEXT    NOT NULL DEFAULT '',
+        created_at     INTEGER NOT NULL,
+        updated_at     INTEGER NOT NULL,
+        request        TEXT    NOT NULL,   -- JSON: the journey request
+        -- Check-ins: a point on the valence-arousal plane and when it was recorded (unix
+        -- seconds, UTC); all three or none.
+        before_valence REAL    CHECK (before_valence BETWEEN -1 AND 1),
+        before_arousal REAL    CHECK (before_arousal BETWEEN -1 AND 1),
+        before_at      INTEGER,
+        after_valence  REAL    CHECK (after_valence BETWEEN -1 AND 1),
+        after_arousal  REAL    CHECK (after_arousal BETWEEN -1 AND 1),
+        after_at       INTEGER,
+        CHECK ((before_valence IS NULL) = (before_arousal IS NULL)
+            AND (before_valence IS NULL) = (before_at IS NULL)),
+        CHECK ((after_valence IS NULL) = (after_arousal IS NULL)
+            AND (after_valence IS NULL) = (after_at IS NULL))
+    );
+    CREATE TABLE session_items (
+        session_id    INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        pos           INTEGER NOT NULL,
+        -- NULL once the file leaves the library: the snapshot below is kept.
+        track_id      INTEGER REFERENCES tracks (id) ON DELETE SET NULL,
+        title         TEXT    NOT NULL,
+        artist        TEXT    NOT NULL,
+        duration_s    REAL    NOT NULL,
+        valence       REAL    NOT NULL,
+        arousal       REAL    NOT NULL,
+        start_valence REAL    NOT NULL,
+        start_arousal REAL    NOT NULL,
+        end_valence   REAL    NOT NULL,
+        end_arousal   REAL    NOT NULL,
+        locked        INTEGER NOT NULL DEFAULT 0 CHECK (locked IN (0, 1)),
+        PRIMARY KEY (session_id, pos)
+    ) WITHOUT ROWID;
+    CREATE INDEX session_items_track ON session_items (track_id);
+    "#,
 ];
 
 /// Schema version this build writes.
@@ -570,14 +615,7 @@ mod tests {
             })
             .collect();
         {
-            let mut c = Connection::open(&p).unwrap();
-            for (i, sql) in MIGRATIONS.iter().take(3).enumerate() {
-                let tx = c.transaction().unwrap();
-                tx.execute_batch(sql).unwrap();
-                tx.pragma_update(None, "user_version", (i + 1) as u32)
-                    .unwrap();
-                tx.commit().unwrap();
-            }
+            let c = open_at_version(&p, 3);
             c.execute_batch(
                 "INSERT INTO tracks (id, path, size, mtime_ns, status, added_at, updated_at)
                  VALUES (1, x'2f612e6d7033', 1, 1, 'ok', 0, 0);
@@ -617,6 +655,79 @@ mod tests {
             (sv - (-0.35)).abs() < 1e-6 && (ev - 0.45).abs() < 1e-6,
             "{sv} {ev}"
         );
+    }
+
+    /// A database at schema `version`, made by the first `version` migrations as they ran.
+    fn open_at_version(p: &Path, version: usize) -> Connection {
+        let mut c = Connection::open(p).unwrap();
+        for (i, sql) in MIGRATIONS.iter().take(version).enumerate() {
+            let tx = c.transaction().unwrap();
+            tx.execute_batch(sql).unwrap();
+            tx.pragma_update(None, "user_version", (i + 1) as u32)
+                .unwrap();
+            tx.commit().unwrap();
+        }
+        c
+    }
+
+    /// Migration 5 adds the (empty) session tables to a version 4 library and keeps what was
+    /// there: its tracks and kept playlists.
+    #[test]
+    fn migration_5_adds_sessions_and_keeps_playlists() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("lib.sqlite3");
+        {
+            let c = open_at_version(&p, 4);
+            assert_eq!(
+                c.pragma_query_value(None, "user_version", |r| r.get::<_, u32>(0))
+                    .unwrap(),
+                4
+            );
+            c.execute_batch(
+                "INSERT INTO tracks (id, path, size, mtime_ns, status, added_at, updated_at)
+                 VALUES (1, x'2f612e6d7033', 1, 1, 'ok', 0, 0),
+                        (2, x'2f622e6d7033', 1, 1, 'ok', 0, 0);
+                 INSERT INTO playlists (id, name, created_at, updated_at)
+                 VALUES (7, 'Evening', 10, 20);
+                 INSERT INTO playlist_items (playlist_id, pos, track_id)
+                 VALUES (7, 0, 2), (7, 1, 1);",
+            )
+            .unwrap();
+            let has_sessions: i64 = c
+                .query_row(
+                    "SELECT COUNT(*) FROM sqlite_master WHERE name = 'sessions'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(has_sessions, 0);
+        }
+        let lib = Library::open(&p).unwrap();
+        assert_eq!(lib.schema_version().unwrap(), SCHEMA_VERSION);
+        let kept: Vec<(i64, String)> = lib
+            .playlists()
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.id, s.name))
+            .collect();
+        assert_eq!(kept, [(7, "Evening".to_owned())]);
+        let items: Vec<i64> = lib
+            .conn
+            .prepare("SELECT track_id FROM playlist_items WHERE playlist_id = 7 ORDER BY pos")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(items, [2, 1]);
+        assert!(lib.sessions().unwrap().is_empty());
+        // A check-in off the plane is refused by the table itself.
+        let off_plane = lib.conn.execute(
+            "INSERT INTO sessions (name, created_at, updated_at, request, before_valence,
+                before_arousal, before_at) VALUES ('x', 0, 0, '{}', 1.5, 0, 0)",
+            [],
+        );
+        assert!(off_plane.is_err());
     }
 
     #[test]

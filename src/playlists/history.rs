@@ -333,6 +333,21 @@ impl Library {
     }
 }
 
+/// A length or an offset as `m:ss`, `h:mm:ss` from an hour on (whole seconds, cut down).
+pub fn fmt_clock(secs: f64) -> String {
+    let total = if secs.is_finite() && secs > 0.0 {
+        secs as u64
+    } else {
+        0
+    };
+    let (h, m, s) = (total / 3600, total / 60 % 60, total % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    }
+}
+
 /// Unix seconds as `YYYY-MM-DD HH:MM` (UTC).
 pub fn fmt_utc(ts: i64) -> String {
     let days = ts.div_euclid(86_400);
@@ -386,5 +401,16 @@ mod tests {
         assert_eq!(fmt_utc(1_795_348_800), "2026-11-22 12:00");
         assert_eq!(fmt_utc(951_782_400), "2000-02-29 00:00");
         assert_eq!(fmt_utc(-60), "1969-12-31 23:59");
+    }
+
+    #[test]
+    fn clock_lengths() {
+        assert_eq!(fmt_clock(0.0), "0:00");
+        assert_eq!(fmt_clock(59.9), "0:59");
+        assert_eq!(fmt_clock(605.0), "10:05");
+        assert_eq!(fmt_clock(3600.0), "1:00:00");
+        assert_eq!(fmt_clock(3725.0), "1:02:05");
+        assert_eq!(fmt_clock(f64::NAN), "0:00");
+        assert_eq!(fmt_clock(-5.0), "0:00");
     }
 }

@@ -7,14 +7,15 @@
 //! write: BOM or not, CRLF, no header, Latin-1 lines, `file://` URIs, and stream URLs
 //! (kept as entries that do not exist; nothing is fetched).
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsStr;
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 
 use percent_encoding::{percent_decode, percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+use super::atomic::{write_atomic, WriteError};
 
 /// Largest playlist file read: far beyond any real playlist, small enough to hold in memory.
 pub const MAX_PLAYLIST_BYTES: u64 = 16 * 1024 * 1024;
@@ -65,6 +66,15 @@ pub enum M3uError {
     NotAFile { path: PathBuf },
 }
 
+impl From<WriteError> for M3uError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Io { path, source } => M3uError::Io { path, source },
+            WriteError::NotAFile { path } => M3uError::NotAFile { path },
+        }
+    }
+}
+
 /// A playlist file as read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParsedM3u {
@@ -109,47 +119,7 @@ pub fn render_m3u8(playlist_path: &Path, entries: &[M3uEntry]) -> Vec<u8> {
 /// leaves half a file.
 pub fn write_m3u8(playlist_path: &Path, entries: &[M3uEntry]) -> Result<(), M3uError> {
     let bytes = render_m3u8(playlist_path, entries);
-    let name = playlist_path
-        .file_name()
-        .ok_or_else(|| M3uError::NotAFile {
-            path: playlist_path.to_path_buf(),
-        })?;
-    let dir = match playlist_path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| M3uError::Io { path, source }
-    };
-
-    // Hidden and in the same folder: rename(2) is only atomic within one file system.
-    let mut prefix = OsString::from(".");
-    prefix.push(name);
-    prefix.push(".");
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&prefix)
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(io(dir))?;
-    tmp.write_all(&bytes).map_err(io(tmp.path()))?;
-    // Temp files are created 0600; keep the old file's mode, or make a new playlist
-    // readable like any other file, so other players and users can open it.
-    let mode = std::fs::metadata(playlist_path)
-        .map(|m| m.permissions().mode() & 0o7777)
-        .unwrap_or(0o644);
-    tmp.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(mode))
-        .map_err(io(tmp.path()))?;
-    tmp.as_file().sync_all().map_err(io(tmp.path()))?;
-    tmp.persist(playlist_path)
-        .map_err(|e| io(playlist_path)(e.error))?;
-    // Sync the folder too so the rename itself survives a crash. Best effort: some file
-    // systems refuse fsync on a directory, and the new file is complete either way.
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    Ok(write_atomic(playlist_path, &bytes)?)
 }
 
 /// Reads and parses a playlist file (at most [`MAX_PLAYLIST_BYTES`]).
@@ -411,7 +381,9 @@ fn split_params(s: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::ffi::OsString;
     use std::fs;
+    use std::os::unix::fs::PermissionsExt;
 
     fn entry(path: PathBuf, secs: Option<f64>, artist: &str, title: &str) -> M3uEntry {
         M3uEntry {

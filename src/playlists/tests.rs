@@ -16,7 +16,7 @@ use crate::mood::{Calibration, Quadrant};
 const NOW: i64 = 1_795_348_800;
 const DAY: i64 = 24 * 3600;
 
-fn version() -> AnalysisVersion {
+pub(super) fn version() -> AnalysisVersion {
     AnalysisVersion {
         features: 1,
         model: "test+a1s1".into(),
@@ -25,7 +25,7 @@ fn version() -> AnalysisVersion {
 
 /// A track of the fixture library.
 #[derive(Clone)]
-struct T {
+pub(super) struct T {
     artist: String,
     album: String,
     title: String,
@@ -33,7 +33,7 @@ struct T {
     point: Option<(f32, f32)>,
 }
 
-fn t(artist: &str, title: &str, secs: f64, point: Option<(f32, f32)>) -> T {
+pub(super) fn t(artist: &str, title: &str, secs: f64, point: Option<(f32, f32)>) -> T {
     T {
         artist: artist.into(),
         album: format!("{artist} album"),
@@ -45,7 +45,7 @@ fn t(artist: &str, title: &str, secs: f64, point: Option<(f32, f32)>) -> T {
 
 /// A library of `tracks` (ids 1..), analysed under `version()` where a point is given, with
 /// files under `dir` (not created).
-fn library(dir: &std::path::Path, tracks: &[T]) -> Library {
+pub(super) fn library(dir: &std::path::Path, tracks: &[T]) -> Library {
     let lib = Library::open_in_memory().unwrap();
     let v = version();
     for (i, tr) in tracks.iter().enumerate() {
