@@ -17,6 +17,10 @@ use crate::library::{
 };
 use crate::mood::Calibration;
 use crate::playlists::{
+    CheckIn, JourneyRequest, JourneySpec, NewSession, PlannedJourney, Replan, Session,
+    SessionEdit, SessionError, SessionExport, SessionStop, SessionSummary, When,
+};
+use crate::playlists::{
     GenerateError, MoodMethod, MoodReading, NewPlay, Play, Playlist, PlaylistError,
     PlaylistSummary, Request, Size,
 };
@@ -47,6 +51,15 @@ pub enum BackendError {
     /// Making, keeping or exporting a playlist (shared: the error holds an io error).
     #[error("{0}")]
     Playlist(#[source] Arc<PlaylistError>),
+    /// Keeping or exporting a session.
+    #[error("{0}")]
+    Session(#[source] Arc<SessionError>),
+}
+
+impl From<SessionError> for BackendError {
+    fn from(e: SessionError) -> Self {
+        BackendError::Session(Arc::new(e))
+    }
 }
 
 impl From<PlaylistError> for BackendError {
@@ -341,6 +354,136 @@ pub async fn export_playlist(
         let (v, _) = version();
         let n = lib.export_playlist(&v, id, &out)?;
         Ok((out, n))
+    })
+    .await
+}
+
+/// Plans a journey (`Library::plan_journey`).
+pub async fn plan_journey(db: PathBuf, spec: JourneySpec) -> Result<PlannedJourney, BackendError> {
+    off_thread("journey", move || {
+        let lib = Library::open(&db)?;
+        let (v, _) = version();
+        Ok(lib.plan_journey(&v, &calibration(), &spec, now())?)
+    })
+    .await
+}
+
+/// A change to a planned journey, owned so it can travel to the worker.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JourneyChange {
+    Swap(usize),
+    Regenerate(Vec<bool>),
+}
+
+/// Swaps one track or regenerates the unlocked ones (`Library::replan_journey`); answers
+/// the new journey and the locks it keeps.
+pub async fn replan_journey(
+    db: PathBuf,
+    request: JourneyRequest,
+    tracks: Vec<i64>,
+    change: JourneyChange,
+) -> Result<(PlannedJourney, Vec<bool>), BackendError> {
+    off_thread("journey", move || {
+        let lib = Library::open(&db)?;
+        let (v, _) = version();
+        let (replan, locked) = match &change {
+            JourneyChange::Swap(i) => (Replan::Swap(*i), Vec::new()),
+            JourneyChange::Regenerate(l) => (Replan::Regenerate { locked: l }, l.clone()),
+        };
+        Ok((lib.replan_journey(&v, &request, &tracks, replan)?, locked))
+    })
+    .await
+}
+
+pub async fn load_sessions(db: PathBuf) -> Result<Vec<SessionSummary>, BackendError> {
+    off_thread("sessions", move || Ok(Library::open(&db)?.sessions()?)).await
+}
+
+pub async fn load_session(db: PathBuf, id: i64) -> Result<Option<Session>, BackendError> {
+    off_thread("sessions", move || Ok(Library::open(&db)?.session(id)?)).await
+}
+
+/// Keeps a new session with the check-ins recorded before it was saved; answers its id.
+pub async fn save_session(
+    db: PathBuf,
+    new: NewSession,
+    check_ins: [Option<CheckIn>; 2],
+) -> Result<i64, BackendError> {
+    off_thread("sessions", move || {
+        let mut lib = Library::open(&db)?;
+        let id = lib.save_session(&new)?;
+        for (when, c) in [When::Before, When::After].into_iter().zip(check_ins) {
+            if let Some(c) = c {
+                lib.edit_session(id, SessionEdit::CheckIn(when, Some((c.valence, c.arousal))))?;
+            }
+        }
+        Ok(id)
+    })
+    .await
+}
+
+/// A change to a kept session: its text and tracks, a check-in, or its removal.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SessionChange {
+    Update {
+        name: String,
+        client: Option<String>,
+        notes: String,
+        stops: Vec<SessionStop>,
+    },
+    CheckIn(When, Option<(f32, f32)>),
+    Delete,
+}
+
+pub async fn edit_session(db: PathBuf, id: i64, change: SessionChange) -> Result<(), BackendError> {
+    off_thread("sessions", move || {
+        let mut lib = Library::open(&db)?;
+        match change {
+            SessionChange::Update {
+                name,
+                client,
+                notes,
+                stops,
+            } => {
+                lib.edit_session(id, SessionEdit::Rename(name))?;
+                lib.edit_session(id, SessionEdit::Client(client))?;
+                lib.edit_session(id, SessionEdit::Notes(notes))?;
+                lib.edit_session(id, SessionEdit::Stops(stops))?;
+            }
+            SessionChange::CheckIn(w, p) => {
+                lib.edit_session(id, SessionEdit::CheckIn(w, p))?;
+            }
+            SessionChange::Delete => {
+                lib.delete_session(id)?;
+            }
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Exports a session into `dir`: its M3U8, its printable sheet and the picture of its path
+/// on the map (drawn over the library's points, `map::render_png`).
+pub async fn export_session(
+    db: PathBuf,
+    id: i64,
+    dir: PathBuf,
+    points: Arc<crate::gui::widgets::map_canvas::MapData>,
+) -> Result<SessionExport, BackendError> {
+    off_thread("export", move || {
+        let lib = Library::open(&db)?;
+        let session = lib
+            .session(id)?
+            .ok_or(SessionError::NoSuchSession(id))?;
+        // Without a picture the sheet still has its table; the reason goes to stderr.
+        let png = match crate::gui::map::session_png(&points, &session) {
+            Ok(png) => Some(png),
+            Err(e) => {
+                eprintln!("valence: the session picture was not drawn: {e}");
+                None
+            }
+        };
+        Ok(lib.export_session(id, &dir, png.as_deref())?)
     })
     .await
 }

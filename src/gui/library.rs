@@ -16,6 +16,7 @@ use crate::mood::Quadrant;
 
 use super::theme;
 use super::widgets;
+use super::widgets::map_canvas::Region;
 
 /// Fixed row height: what makes virtualisation a division.
 pub const ROW_HEIGHT: f32 = 30.0;
@@ -122,6 +123,8 @@ pub struct State {
     search: String,
     /// Mood filters; none on = show everything.
     moods: [bool; 4],
+    /// A rectangle dragged out on the map: only its tracks.
+    region: Option<Region>,
     sort: Column,
     ascending: bool,
     scroll_y: f32,
@@ -144,6 +147,8 @@ pub enum Message {
     Unhover(i64),
     /// "Make a playlist" for the one mood chip that is on.
     MakePlaylist(Quadrant),
+    /// Drop the map region filter.
+    ClearRegion,
 }
 
 /// What the table tells the app.
@@ -172,6 +177,7 @@ impl State {
             filtered_by: (String::new(), [false; 4]),
             search: String::new(),
             moods: [false; 4],
+            region: None,
             sort: Column::Artist,
             ascending: true,
             scroll_y: 0.0,
@@ -277,6 +283,16 @@ impl State {
         (self.sort, self.ascending)
     }
 
+    /// Shows only the tracks inside `region` of the map (None: all).
+    pub fn set_region(&mut self, region: Option<Region>) {
+        self.region = region;
+        self.refresh();
+    }
+
+    pub fn region(&self) -> Option<Region> {
+        self.region
+    }
+
     pub fn set_viewport_height(&mut self, h: f32) {
         self.viewport_h = h.max(ROW_HEIGHT);
     }
@@ -321,7 +337,12 @@ impl State {
             || self.rows[i]
                 .mood
                 .is_some_and(|m| self.moods[m.quadrant.index()]);
-        mood_ok && (needle.is_empty() || self.keys[i].hay.contains(needle))
+        let region_ok = self.region.is_none_or(|r| {
+            self.rows[i]
+                .mood
+                .is_some_and(|m| r.contains(m.valence, m.arousal))
+        });
+        mood_ok && region_ok && (needle.is_empty() || self.keys[i].hay.contains(needle))
     }
 
     /// Sorts all rows by the current column; equal keys keep library order (the order the
@@ -438,6 +459,10 @@ impl State {
                 (Task::none(), Some(Event::Play(id)))
             }
             Message::MakePlaylist(q) => (Task::none(), Some(Event::MakePlaylist(q))),
+            Message::ClearRegion => {
+                self.set_region(None);
+                (self.reveal_selected(), None)
+            }
         }
     }
 
@@ -577,6 +602,14 @@ impl State {
                 .into(),
             _ => space().into(),
         };
+        let region: Element<'_, Message> = match self.region {
+            Some(_) => button(text("Map region  ×").size(theme::TEXT_SMALL))
+                .padding([4.0, 12.0])
+                .style(button::secondary)
+                .on_press(Message::ClearRegion)
+                .into(),
+            None => space().into(),
+        };
         let count = if self.view.len() == self.rows.len() {
             format!("{} tracks", self.rows.len())
         } else {
@@ -587,6 +620,7 @@ impl State {
                 search,
                 chips,
                 make,
+                region,
                 space::horizontal(),
                 text(count)
                     .size(theme::TEXT_SMALL)

@@ -6,14 +6,15 @@ use std::sync::Arc;
 
 use iced::widget::canvas::{self, Cache};
 use iced::widget::{button, column, container, row, space, text};
-use iced::{alignment, Element, Length, Point, Size};
+use iced::{alignment, mouse, Element, Font, Length, Pixels, Point, Rectangle, Size};
 
 use super::detail::muted_text;
 use super::theme;
 use super::widgets::map_canvas::{
-    DragMode, JourneyMark, MapCanvas, MapData, MapEvent, Region, View,
+    DragMode, Interaction, JourneyMark, MapCanvas, MapData, MapEvent, Region, View,
 };
 use crate::library::BrowseRow;
+use crate::playlists::Session;
 
 pub struct State {
     data: Arc<MapData>,
@@ -305,6 +306,71 @@ pub fn canvas_for<'a, M: Clone>(
         ends: overlay.ends,
         check_ins: overlay.check_ins,
         on_event,
+    }
+}
+
+/// Size of the session sheet's picture of the map (logical pixels; drawn at 2x).
+pub const SHEET_MAP: Size = Size::new(520.0, 520.0);
+
+/// The session's path on the map over the library's points, as PNG bytes: the window's
+/// own canvas drawn headless (tiny-skia) in the light theme, for printing.
+pub fn session_png(data: &MapData, session: &Session) -> Result<Vec<u8>, String> {
+    use iced::advanced::graphics::geometry::Renderer as _;
+    use iced::advanced::renderer::Headless;
+
+    let marks = super::journey::marks(&session.items);
+    let point = |c: &Option<crate::playlists::CheckIn>| c.map(|c| (c.valence, c.arousal));
+    let overlay = Overlay {
+        journey: &marks,
+        ends: Some((session.request.from, session.request.to)),
+        check_ins: [point(&session.before), point(&session.after)],
+    };
+    let theme = theme::Mode::Light.theme();
+    let mut renderer = block_on(<iced::Renderer as Headless>::new(
+        Font::with_name(super::FONT_NAME),
+        Pixels(theme::TEXT_BODY),
+        Some("tiny-skia"),
+    ))
+    .ok_or("no headless renderer")?;
+    let cache = Cache::new();
+    let program = canvas_for(data, &cache, overlay, |_| ());
+    let bounds = Rectangle::new(Point::ORIGIN, SHEET_MAP);
+    let layers = canvas::Program::<()>::draw(
+        &program,
+        &Interaction::default(),
+        &renderer,
+        &theme,
+        bounds,
+        mouse::Cursor::Unavailable,
+    );
+    for g in layers {
+        renderer.draw_geometry(g);
+    }
+    let scale = 2.0;
+    let size = iced::Size::new(
+        (SHEET_MAP.width * scale) as u32,
+        (SHEET_MAP.height * scale) as u32,
+    );
+    let background = theme.palette().background;
+    let rgba = renderer.screenshot(size, scale, background);
+    let img = ::image::RgbaImage::from_raw(size.width, size.height, rgba)
+        .ok_or("the renderer returned a short picture")?;
+    let mut png = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut png), ::image::ImageFormat::Png)
+        .map_err(|e| e.to_string())?;
+    Ok(png)
+}
+
+/// Runs a future that needs no reactor to its end (the tiny-skia renderer's constructor
+/// is ready at once; iced's executor is not built in).
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(out) = f.as_mut().poll(&mut cx) {
+            return out;
+        }
+        std::thread::yield_now();
     }
 }
 

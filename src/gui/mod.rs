@@ -1,12 +1,14 @@
 //! The Valence window (iced 0.14). One module per screen — `setup` (first run), `library`
-//! (the table), `detail` (one track), `player` (the bar), `playlists`, `history`, and the
-//! `mood_card` in the sidebar — each with its own `State`, `Message`, `update`, `view` and
+//! (the table), `detail` (one track), `player` (the bar), `map` (the library on the
+//! valence-arousal plane) with its `journey` panel (journeys and sessions), `playlists`,
+//! `history`, and the `mood_card` in the sidebar — each with its own `State`, `Message`, `update`, `view` and
 //! an outward `Event`; `backend` bridges to the library, the analysis engine and the disk
 //! off the UI thread.
 
 pub mod backend;
 pub mod detail;
 pub mod history;
+pub mod journey;
 pub mod library;
 pub mod map;
 pub mod mood_card;
@@ -28,15 +30,20 @@ use iced::{alignment, event, Element, Font, Length, Subscription, Task, Theme};
 use crate::analysis::{Control, Progress};
 use crate::library::{AnalysisCounts, BrowseRow, TimelinePoint};
 use crate::playlists::{
-    MoodMethod, MoodReading, Play, Playlist, PlaylistSummary, Request, Size, Target,
+    MoodMethod, MoodReading, PlannedJourney, Play, Playlist, PlaylistSummary, Request, Session,
+    SessionExport, SessionSummary, Size, Target,
 };
 
-use backend::{BackendError, DetailData, JobEvent, LibraryData, MoodData, PlaylistEdit, RowUpdate};
+use backend::{
+    BackendError, DetailData, JobEvent, JourneyChange, LibraryData, MoodData, PlaylistEdit,
+    RowUpdate, SessionChange,
+};
 
 /// The screens the sidebar switches between.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
     Library,
+    Map,
     Playlists,
     History,
 }
@@ -103,6 +110,8 @@ pub struct App {
     pub player: player::State,
     pub playlists: playlists::State,
     pub history: history::State,
+    pub map: map::State,
+    pub journey: journey::State,
     screen: Screen,
     mood: Option<MoodData>,
     mood_method: MoodMethod,
@@ -148,6 +157,16 @@ pub enum Message {
     PlaylistMade(Result<(i64, Option<String>), BackendError>),
     PlaylistEdited(Result<(), BackendError>),
     Exported(Result<(PathBuf, usize), BackendError>),
+    Map(map::Message),
+    Journey(journey::Message),
+    JourneyPlanned(Result<PlannedJourney, BackendError>),
+    /// A swap or a regeneration, with the locks it keeps.
+    JourneyReplanned(Result<(PlannedJourney, Vec<bool>), BackendError>),
+    SessionsLoaded(Result<Vec<SessionSummary>, BackendError>),
+    SessionLoaded(Result<Option<Session>, BackendError>),
+    SessionSaved(Result<i64, BackendError>),
+    SessionEdited(Result<(), BackendError>),
+    SessionExported(Result<SessionExport, BackendError>),
     PauseJob(bool),
     CloseJob,
     AddMusic,
@@ -175,6 +194,8 @@ impl App {
             player: player::State::default(),
             playlists: playlists::State::default(),
             history: history::State::default(),
+            map: map::State::default(),
+            journey: journey::State::default(),
             screen: Screen::Library,
             mood: None,
             mood_method: MoodMethod::Week,
@@ -363,11 +384,20 @@ impl App {
             // in the banner if it fails too.
             Err(_) => library_changed = true,
         }
+        self.rows_changed();
         if library_changed {
             tasks.push(self.reload());
         }
         tasks.push(self.fetch_rows());
         Task::batch(tasks)
+    }
+
+    /// The table's rows changed: the map's points follow (at once when it is showing).
+    fn rows_changed(&mut self) {
+        self.map.mark_stale();
+        if self.screen == Screen::Map {
+            self.map.refresh(self.library.rows());
+        }
     }
 
     pub fn title(&self) -> String {
@@ -416,6 +446,7 @@ impl App {
                         self.counts = data.counts;
                         self.warning = data.warning;
                         self.library.set_rows(data.rows);
+                        self.rows_changed();
                         // Tracks waiting for analysis (a previous run was interrupted, or
                         // files were added from the command line): carry on quietly.
                         if self.job.is_none() && data.counts.pending > 0 && self.warning.is_none() {
@@ -467,6 +498,10 @@ impl App {
                 match s {
                     Screen::History => self.load_history(),
                     Screen::Playlists => self.load_playlists(),
+                    Screen::Map => {
+                        self.map.refresh(self.library.rows());
+                        self.load_sessions()
+                    }
                     Screen::Library => Task::none(),
                 }
             }
@@ -493,7 +528,15 @@ impl App {
             }
             Message::MoodLoaded(r) => {
                 match r {
-                    Ok(d) => self.mood = Some(d),
+                    Ok(d) => {
+                        let now = match &d.week {
+                            MoodReading::Mood(m) => Some((m.mood.valence, m.mood.arousal)),
+                            MoodReading::NotEnough { .. } => None,
+                        };
+                        self.map.set_mood_now(now);
+                        self.journey.set_mood_now(now);
+                        self.mood = Some(d);
+                    }
                     Err(e) => self.warning = Some(format!("Cannot read your mood now: {e}")),
                 }
                 Task::none()
@@ -566,6 +609,91 @@ impl App {
                 });
                 Task::none()
             }
+            Message::Map(m) => match self.map.update(m) {
+                Some(e) => self.on_map_event(e),
+                None => Task::none(),
+            },
+            Message::Journey(m) => match self.journey.update(m) {
+                Some(e) => self.on_journey_event(e),
+                None => Task::none(),
+            },
+            Message::JourneyPlanned(r) => {
+                match r {
+                    Ok(p) => self.journey.set_planned(p, &[]),
+                    Err(e) => self.journey.set_status(format!("No journey: {e}")),
+                }
+                Task::none()
+            }
+            Message::JourneyReplanned(r) => {
+                match r {
+                    Ok((p, locked)) => {
+                        // A swap keeps the locks as they are.
+                        let locked = if locked.is_empty() {
+                            self.journey.current().map(|c| c.locked()).unwrap_or_default()
+                        } else {
+                            locked
+                        };
+                        self.journey.set_planned(p, &locked)
+                    }
+                    Err(e) => self.journey.set_status(format!("Not changed: {e}")),
+                }
+                Task::none()
+            }
+            Message::SessionsLoaded(r) => {
+                match r {
+                    Ok(list) => self.journey.set_sessions(list),
+                    Err(e) => self
+                        .journey
+                        .set_status(format!("Cannot read the sessions: {e}")),
+                }
+                Task::none()
+            }
+            Message::SessionLoaded(r) => {
+                match r {
+                    Ok(Some(s)) => self.journey.set_session(s),
+                    Ok(None) => self.journey.set_status("That session is gone"),
+                    Err(e) => self
+                        .journey
+                        .set_status(format!("Cannot open the session: {e}")),
+                }
+                Task::none()
+            }
+            Message::SessionSaved(r) => match r {
+                Ok(id) => {
+                    self.journey.set_saved(id);
+                    self.load_sessions()
+                }
+                Err(e) => {
+                    self.journey.set_status(format!("Not saved: {e}"));
+                    Task::none()
+                }
+            },
+            Message::SessionEdited(r) => {
+                if let Err(e) = r {
+                    self.journey
+                        .set_status(format!("The change was not stored: {e}"));
+                }
+                self.load_sessions()
+            }
+            Message::SessionExported(r) => {
+                self.journey.set_status(match r {
+                    Ok(x) => {
+                        let missing = if x.missing > 0 {
+                            format!(" ({} no longer in the library)", x.missing)
+                        } else {
+                            String::new()
+                        };
+                        format!(
+                            "Exported {} tracks{missing}: {} and {}",
+                            x.tracks,
+                            x.m3u.display(),
+                            x.html.display()
+                        )
+                    }
+                    Err(e) => format!("Not exported: {e}"),
+                });
+                Task::none()
+            }
             Message::DetailLoaded(r) => {
                 self.detail.loaded(r);
                 Task::none()
@@ -610,6 +738,126 @@ impl App {
             library::Event::Selected(id) => self.select(id),
             library::Event::Play(id) => self.play(id),
             library::Event::MakePlaylist(q) => self.make_playlist(Target::Quadrant(q)),
+        }
+    }
+
+    fn load_sessions(&self) -> Task<Message> {
+        Task::perform(
+            backend::load_sessions(self.db.clone()),
+            Message::SessionsLoaded,
+        )
+    }
+
+    fn on_map_event(&mut self, e: map::Event) -> Task<Message> {
+        match e {
+            map::Event::Select(id) => {
+                let title = self.library.row(id).map(|r| r.title.clone());
+                self.journey.set_track(title.map(|t| (id, t)));
+                self.select(id)
+            }
+            map::Event::Pick(v, a) => match self.journey.on_pick(v, a) {
+                Some(e) => self.on_journey_event(e),
+                None => Task::none(),
+            },
+            map::Event::FilterLibrary(r) => {
+                self.library.set_region(Some(r));
+                self.screen = Screen::Library;
+                Task::none()
+            }
+            map::Event::MakePlaylist(r) => self.make_playlist(Target::Region {
+                valence: r.valence,
+                arousal: r.arousal,
+            }),
+        }
+    }
+
+    fn on_journey_event(&mut self, e: journey::Event) -> Task<Message> {
+        let db = self.db.clone();
+        let edit = |id, change| {
+            Task::perform(
+                backend::edit_session(db.clone(), id, change),
+                Message::SessionEdited,
+            )
+        };
+        match e {
+            journey::Event::Plan(spec) => Task::perform(
+                backend::plan_journey(self.db.clone(), spec),
+                Message::JourneyPlanned,
+            ),
+            journey::Event::Swap(req, ids, i) => Task::perform(
+                backend::replan_journey(self.db.clone(), req, ids, JourneyChange::Swap(i)),
+                Message::JourneyReplanned,
+            ),
+            journey::Event::Regenerate(req, ids, locked) => Task::perform(
+                backend::replan_journey(
+                    self.db.clone(),
+                    req,
+                    ids,
+                    JourneyChange::Regenerate(locked),
+                ),
+                Message::JourneyReplanned,
+            ),
+            journey::Event::Play(items, index) => {
+                // Tracks whose file left the library are skipped.
+                let mut start = 0;
+                let mut queue = Vec::new();
+                for (i, it) in items.iter().enumerate() {
+                    if let (Some(id), Some(path)) = (it.stop.track_id, &it.path) {
+                        if i < index {
+                            start += 1;
+                        }
+                        queue.push(player::QueueItem {
+                            id,
+                            path: path.clone(),
+                            title: it.stop.title.clone(),
+                            artist: it.stop.artist.clone(),
+                            duration: Some(it.stop.duration_secs).filter(|d| *d > 0.0),
+                        });
+                    }
+                }
+                if queue.is_empty() {
+                    return Task::none();
+                }
+                let e = self.player.play_queue(queue, start.min(items.len() - 1));
+                self.on_player_event(e)
+            }
+            journey::Event::Save(new, check_ins) => Task::perform(
+                backend::save_session(self.db.clone(), new, check_ins),
+                Message::SessionSaved,
+            ),
+            journey::Event::Update {
+                id,
+                name,
+                client,
+                notes,
+                stops,
+            } => {
+                self.journey.set_status("Session saved");
+                edit(
+                    id,
+                    SessionChange::Update {
+                        name,
+                        client,
+                        notes,
+                        stops,
+                    },
+                )
+            }
+            journey::Event::CheckIn(id, when, p) => edit(id, SessionChange::CheckIn(when, p)),
+            journey::Event::Delete(id) => edit(id, SessionChange::Delete),
+            journey::Event::Open(id) => Task::perform(
+                backend::load_session(self.db.clone(), id),
+                Message::SessionLoaded,
+            ),
+            journey::Event::Export(id) => Task::perform(
+                backend::export_session(
+                    self.db.clone(),
+                    id,
+                    user_folder().join("Valence sessions"),
+                    self.map.data().clone(),
+                ),
+                Message::SessionExported,
+            ),
         }
     }
 
@@ -836,6 +1084,26 @@ impl App {
             self.setup.view().map(Message::Setup)
         } else if self.screen == Screen::Playlists {
             self.playlists.view().map(Message::Playlists)
+        } else if self.screen == Screen::Map {
+            let (marks, ends) = self.journey.marks();
+            let point = |c: Option<crate::playlists::CheckIn>| c.map(|c| (c.valence, c.arousal));
+            let [before, after] = self.journey.check_ins();
+            let map = self
+                .map
+                .view(map::Overlay {
+                    journey: marks,
+                    ends,
+                    check_ins: [point(before), point(after)],
+                })
+                .map(Message::Map);
+            // The clicked track's detail, else the journey panel.
+            let side = if self.detail.id.is_some() {
+                let selected = self.detail.id.and_then(|id| self.library.row(id));
+                self.detail.view(selected).map(Message::Detail)
+            } else {
+                self.journey.view().map(Message::Journey)
+            };
+            row![map, side].height(Length::Fill).into()
         } else if self.screen == Screen::History {
             row![self.history.view(), self.mood_pane()]
                 .height(Length::Fill)
@@ -895,6 +1163,7 @@ impl App {
         let lists = self.playlists.list().len();
         row![
             tab(Screen::Library, "Library".into()),
+            tab(Screen::Map, "Map".into()),
             tab(
                 Screen::Playlists,
                 if lists > 0 {
@@ -1048,16 +1317,21 @@ impl App {
     }
 }
 
-/// Where the window exports a playlist: `Playlists/NAME.m3u8` in the music folder (the
-/// home folder without one).
-fn export_path(name: &str) -> PathBuf {
-    let base = directories::UserDirs::new()
+/// The music folder (the home folder without one): where the window exports to.
+fn user_folder() -> PathBuf {
+    directories::UserDirs::new()
         .map(|u| {
             u.audio_dir()
                 .map(|p| p.to_path_buf())
                 .unwrap_or_else(|| u.home_dir().to_path_buf())
         })
-        .unwrap_or_else(|| PathBuf::from("."));
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Where the window exports a playlist: `Playlists/NAME.m3u8` in the music folder (the
+/// home folder without one).
+fn export_path(name: &str) -> PathBuf {
+    let base = user_folder();
     let safe: String = name
         .chars()
         .map(|c| {
