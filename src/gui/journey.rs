@@ -197,6 +197,19 @@ impl State {
         [self.before, self.after]
     }
 
+    /// Every point the journey's drawing covers (for fitting the map to it).
+    pub fn extent(&self) -> Vec<(f32, f32)> {
+        let mut out: Vec<(f32, f32)> = self
+            .marks
+            .iter()
+            .flat_map(|m| [m.mean, m.start, m.end])
+            .collect();
+        if let Some(c) = &self.current {
+            out.extend([c.request.from, c.request.to]);
+        }
+        out
+    }
+
     /// A check-in is waiting for a click on the map.
     pub fn checking_in(&self) -> Option<When> {
         self.checking_in
@@ -336,7 +349,8 @@ impl State {
             length,
             shape: self.shape,
             max_step,
-            seed: crate::library::store::now_secs() as u64,
+            // The same library and request, the same journey; "Regenerate" varies it.
+            seed: 0,
         })
     }
 

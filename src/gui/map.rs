@@ -174,6 +174,25 @@ impl State {
         }
     }
 
+    /// Shows `points` (a journey) as large as the canvas allows, with a margin.
+    pub fn fit(&mut self, points: impl IntoIterator<Item = (f32, f32)>) {
+        let (mut lo, mut hi) = ((f32::MAX, f32::MAX), (f32::MIN, f32::MIN));
+        for (v, a) in points {
+            lo = (lo.0.min(v), lo.1.min(a));
+            hi = (hi.0.max(v), hi.1.max(a));
+        }
+        if lo.0 > hi.0 {
+            return;
+        }
+        // Half the larger side, plus a margin for the markers and arrows.
+        let half = ((hi.0 - lo.0).max(hi.1 - lo.1) / 2.0 + 0.12).max(0.15);
+        let zoom = (1.0 / half).clamp(super::widgets::map_canvas::MIN_ZOOM, 6.0);
+        self.set_view(View {
+            center: ((lo.0 + hi.0) / 2.0, (lo.1 + hi.1) / 2.0),
+            zoom,
+        });
+    }
+
     fn set_view(&mut self, v: View) {
         if v != self.view {
             self.view = v;

@@ -18,7 +18,7 @@ pub mod setup;
 pub mod theme;
 pub mod widgets;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -113,6 +113,8 @@ pub struct App {
     pub map: map::State,
     pub journey: journey::State,
     screen: Screen,
+    /// Where exports go: the music folder (tests: a temporary one).
+    export_dir: PathBuf,
     mood: Option<MoodData>,
     mood_method: MoodMethod,
     /// Plays stored since start (tests check that playing records them).
@@ -197,6 +199,7 @@ impl App {
             map: map::State::default(),
             journey: journey::State::default(),
             screen: Screen::Library,
+            export_dir: user_folder(),
             mood: None,
             mood_method: MoodMethod::Week,
             plays_recorded: 0,
@@ -304,6 +307,11 @@ impl App {
         app.library.set_rows(rows);
         app.loaded = true;
         app
+    }
+
+    /// Exports go under `dir` (`Playlists/`, `Valence sessions/`).
+    pub fn set_export_dir(&mut self, dir: PathBuf) {
+        self.export_dir = dir;
     }
 
     pub fn set_mode(&mut self, mode: theme::Mode) {
@@ -619,7 +627,10 @@ impl App {
             },
             Message::JourneyPlanned(r) => {
                 match r {
-                    Ok(p) => self.journey.set_planned(p, &[]),
+                    Ok(p) => {
+                        self.journey.set_planned(p, &[]);
+                        self.map.fit(self.journey.extent());
+                    }
                     Err(e) => self.journey.set_status(format!("No journey: {e}")),
                 }
                 Task::none()
@@ -650,7 +661,10 @@ impl App {
             }
             Message::SessionLoaded(r) => {
                 match r {
-                    Ok(Some(s)) => self.journey.set_session(s),
+                    Ok(Some(s)) => {
+                        self.journey.set_session(s);
+                        self.map.fit(self.journey.extent());
+                    }
                     Ok(None) => self.journey.set_status("That session is gone"),
                     Err(e) => self
                         .journey
@@ -853,7 +867,7 @@ impl App {
                 backend::export_session(
                     self.db.clone(),
                     id,
-                    user_folder().join("Valence sessions"),
+                    self.export_dir.join("Valence sessions"),
                     self.map.data().clone(),
                 ),
                 Message::SessionExported,
@@ -879,7 +893,7 @@ impl App {
                 self.on_player_event(e)
             }
             playlists::Event::Export(id, name) => {
-                let out = export_path(&name);
+                let out = export_path(&self.export_dir, &name);
                 Task::perform(
                     backend::export_playlist(self.db.clone(), id, out),
                     Message::Exported,
@@ -1328,10 +1342,9 @@ fn user_folder() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
-/// Where the window exports a playlist: `Playlists/NAME.m3u8` in the music folder (the
-/// home folder without one).
-fn export_path(name: &str) -> PathBuf {
-    let base = user_folder();
+/// Where the window exports a playlist: `Playlists/NAME.m3u8` under `base` (the music
+/// folder, see [`user_folder`]).
+fn export_path(base: &Path, name: &str) -> PathBuf {
     let safe: String = name
         .chars()
         .map(|c| {

@@ -1,6 +1,7 @@
 //! The music library: walking folders, reading tags, and the SQLite store.
 
 pub(crate) mod analysis;
+pub mod demo;
 mod scan;
 pub(crate) mod store;
 mod tags;
