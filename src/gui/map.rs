@@ -331,12 +331,54 @@ pub fn canvas_for<'a, M: Clone>(
 /// Size of the session sheet's picture of the map (logical pixels; drawn at 2x).
 pub const SHEET_MAP: Size = Size::new(520.0, 520.0);
 
+/// A renderer that draws off screen (tiny-skia, the app's font).
+pub fn headless_renderer() -> Result<iced::Renderer, String> {
+    use iced::advanced::renderer::Headless;
+    block_on(<iced::Renderer as Headless>::new(
+        Font::with_name(super::FONT_NAME),
+        Pixels(theme::TEXT_BODY),
+        Some("tiny-skia"),
+    ))
+    .ok_or_else(|| "no headless renderer".to_string())
+}
+
+/// One frame of `program` at `size` (logical pixels) and `scale`, drawn to RGBA pixels:
+/// the canvas's geometry, rasterised, as the window would show it.
+pub fn draw_frame<M: Clone>(
+    program: &MapCanvas<'_, M>,
+    renderer: &mut iced::Renderer,
+    theme: &iced::Theme,
+    size: Size,
+    scale: f32,
+) -> Vec<u8> {
+    use iced::advanced::graphics::geometry::Renderer as _;
+    use iced::advanced::renderer::Headless;
+    use iced::advanced::Renderer as _;
+
+    let bounds = Rectangle::new(Point::ORIGIN, size);
+    // A new frame: the last one's layers go.
+    renderer.reset(bounds);
+    let layers = canvas::Program::<M>::draw(
+        program,
+        &Interaction::default(),
+        renderer,
+        theme,
+        bounds,
+        mouse::Cursor::Unavailable,
+    );
+    for g in layers {
+        renderer.draw_geometry(g);
+    }
+    let px = iced::Size::new(
+        (size.width * scale).round() as u32,
+        (size.height * scale).round() as u32,
+    );
+    renderer.screenshot(px, scale, theme.palette().background)
+}
+
 /// The session's path on the map over the library's points, as PNG bytes: the window's
 /// own canvas drawn headless (tiny-skia) in the light theme, for printing.
 pub fn session_png(data: &MapData, session: &Session) -> Result<Vec<u8>, String> {
-    use iced::advanced::graphics::geometry::Renderer as _;
-    use iced::advanced::renderer::Headless;
-
     let marks = super::journey::marks(&session.items);
     let point = |c: &Option<crate::playlists::CheckIn>| c.map(|c| (c.valence, c.arousal));
     let overlay = Overlay {
@@ -345,34 +387,16 @@ pub fn session_png(data: &MapData, session: &Session) -> Result<Vec<u8>, String>
         check_ins: [point(&session.before), point(&session.after)],
     };
     let theme = theme::Mode::Light.theme();
-    let mut renderer = block_on(<iced::Renderer as Headless>::new(
-        Font::with_name(super::FONT_NAME),
-        Pixels(theme::TEXT_BODY),
-        Some("tiny-skia"),
-    ))
-    .ok_or("no headless renderer")?;
+    let mut renderer = headless_renderer()?;
     let cache = Cache::new();
     let program = canvas_for(data, &cache, overlay, |_| ());
-    let bounds = Rectangle::new(Point::ORIGIN, SHEET_MAP);
-    let layers = canvas::Program::<()>::draw(
-        &program,
-        &Interaction::default(),
-        &renderer,
-        &theme,
-        bounds,
-        mouse::Cursor::Unavailable,
-    );
-    for g in layers {
-        renderer.draw_geometry(g);
-    }
     let scale = 2.0;
-    let size = iced::Size::new(
+    let rgba = draw_frame(&program, &mut renderer, &theme, SHEET_MAP, scale);
+    let (w, h) = (
         (SHEET_MAP.width * scale) as u32,
         (SHEET_MAP.height * scale) as u32,
     );
-    let background = theme.palette().background;
-    let rgba = renderer.screenshot(size, scale, background);
-    let img = ::image::RgbaImage::from_raw(size.width, size.height, rgba)
+    let img = ::image::RgbaImage::from_raw(w, h, rgba)
         .ok_or("the renderer returned a short picture")?;
     let mut png = Vec::new();
     img.write_to(&mut std::io::Cursor::new(&mut png), ::image::ImageFormat::Png)

@@ -659,9 +659,14 @@ pub fn rasterize(data: &MapData, view: View, size: Size) -> Option<image::Handle
     if w <= 0 || h <= 0 || data.is_empty() {
         return None;
     }
-    // Disc radius grows a little with the zoom, so zoomed-in points are easier to see.
-    let r = (1.6 + 0.35 * view.zoom.sqrt()).min(4.0);
-    let r2 = r * r;
+    // A 3x3 dot on the whole map; zoomed in, a round disc that grows a little with the
+    // zoom, so points are easier to see and hit.
+    let (r, r2) = if view.zoom < 1.4 {
+        (1.0f32, 2.0f32)
+    } else {
+        let r = (1.7 + 0.35 * view.zoom.sqrt()).min(4.0);
+        (r, r * r + r)
+    };
     let ri = r.ceil() as i32;
     let offsets: Vec<(i32, i32)> = (-ri..=ri)
         .flat_map(|dy| (-ri..=ri).map(move |dx| (dx, dy)))
@@ -675,24 +680,52 @@ pub fn rasterize(data: &MapData, view: View, size: Size) -> Option<image::Handle
             (c.b * 255.0) as u32,
         ]
     });
-    let n = (w * h) as usize;
-    // Per pixel: points on it, and the sums of their colours.
-    let mut acc = vec![[0u32; 4]; n];
+    let (wu, n) = (w as usize, (w * h) as usize);
+    // Per pixel: how many points of each quadrant cover it (8 bytes a pixel, one add a
+    // point; the colour is worked out once per pixel at the end).
+    let mut acc = vec![[0u16; 4]; n];
+    let rows: Vec<(i32, i32, i32)> = {
+        // The disc as runs: (dy, dx_from, dx_to).
+        let mut runs: Vec<(i32, i32, i32)> = Vec::new();
+        for &(dx, dy) in &offsets {
+            match runs.iter_mut().find(|r| r.0 == dy) {
+                Some(r) => {
+                    r.1 = r.1.min(dx);
+                    r.2 = r.2.max(dx);
+                }
+                None => runs.push((dy, dx, dx)),
+            }
+        }
+        runs
+    };
+    let s = view.scale(size);
+    let (ox, oy) = (
+        size.width / 2.0 - view.center.0 * s,
+        size.height / 2.0 + view.center.1 * s,
+    );
     for p in &data.points {
-        let c = view.to_px(size, p.valence, p.arousal);
-        let (cx, cy) = (c.x as i32, c.y as i32);
+        let (cx, cy) = ((ox + p.valence * s) as i32, (oy - p.arousal * s) as i32);
         if cx < -ri || cy < -ri || cx >= w + ri || cy >= h + ri {
             continue;
         }
-        let col = colors[p.quadrant.index()];
-        for &(dx, dy) in &offsets {
-            let (x, y) = (cx + dx, cy + dy);
-            if x >= 0 && y >= 0 && x < w && y < h {
-                let a = &mut acc[(y * w + x) as usize];
-                a[0] += 1;
-                a[1] += col[0];
-                a[2] += col[1];
-                a[3] += col[2];
+        let q = p.quadrant.index();
+        let inside = cx >= ri && cy >= ri && cx < w - ri && cy < h - ri;
+        for &(dy, x0, x1) in &rows {
+            let y = cy + dy;
+            if !inside && (y < 0 || y >= h) {
+                continue;
+            }
+            let (a, b) = if inside {
+                (cx + x0, cx + x1)
+            } else {
+                ((cx + x0).max(0), (cx + x1).min(w - 1))
+            };
+            if a > b {
+                continue;
+            }
+            let row = y as usize * wu;
+            for c in &mut acc[row + a as usize..=row + b as usize] {
+                c[q] = c[q].saturating_add(1);
             }
         }
     }
@@ -702,13 +735,21 @@ pub fn rasterize(data: &MapData, view: View, size: Size) -> Option<image::Handle
         .collect();
     let mut rgba = vec![0u8; n * 4];
     for (px, a) in rgba.chunks_exact_mut(4).zip(&acc) {
-        let k = a[0];
-        if k == 0 {
+        if *a == [0; 4] {
             continue;
         }
-        px[0] = (a[1] / k) as u8;
-        px[1] = (a[2] / k) as u8;
-        px[2] = (a[3] / k) as u8;
+        let k: u32 = a.iter().map(|&x| x as u32).sum();
+        let mut sum = [0u32; 3];
+        for (q, &count) in a.iter().enumerate() {
+            if count > 0 {
+                for (s, c) in sum.iter_mut().zip(colors[q]) {
+                    *s += count as u32 * c;
+                }
+            }
+        }
+        px[0] = (sum[0] / k) as u8;
+        px[1] = (sum[1] / k) as u8;
+        px[2] = (sum[2] / k) as u8;
         px[3] = table[(k as usize).min(table.len() - 1)];
     }
     Some(image::Handle::from_rgba(w as u32, h as u32, rgba))
@@ -867,6 +908,37 @@ mod tests {
         assert!(lone > 100 && lone < 160, "{lone}");
         assert_eq!(dense, 255);
         assert_eq!(alpha_at(0.0, -0.5), 0);
+    }
+
+    #[test]
+    fn points_at_and_past_the_edges_are_clipped_not_a_panic() {
+        let data = MapData::new(
+            [(-1.0, -1.0), (1.0, 1.0), (-1.0, 1.0), (1.0, -1.0), (0.0, 0.0)]
+                .iter()
+                .enumerate()
+                .map(|(i, &(v, a))| pt(i as i64, v, a))
+                .collect(),
+        );
+        for size in [Size::new(37.0, 23.0), Size::new(300.0, 200.0)] {
+            for zoom in [1.0, 1.5, 3.0, 20.0, 64.0] {
+                for c in [(-1.0, -1.0), (1.0, 1.0), (1.0, -1.0), (0.0, 0.0)] {
+                    let view = View { center: c, zoom };
+                    let image::Handle::Rgba { pixels, .. } =
+                        rasterize(&data, view, size).expect("an image")
+                    else {
+                        panic!("an RGBA handle");
+                    };
+                    assert_eq!(
+                        pixels.len(),
+                        size.width as usize * size.height as usize * 4
+                    );
+                    // The point at the view's centre is drawn.
+                    let p = view.to_px(size, c.0, c.1);
+                    let i = ((p.y as usize) * size.width as usize + p.x as usize) * 4 + 3;
+                    assert!(pixels[i] > 0, "{c:?} at zoom {zoom} in {size:?}");
+                }
+            }
+        }
     }
 
     #[test]
