@@ -4,7 +4,8 @@
 #   tools/screenshots.sh [OUT_DIR]        (default: docs/screenshots)
 #
 # What it does, all in throw-away folders (nothing of yours is read or written):
-#   1. builds `valence` (release; VALENCE_BIN=path skips the build);
+#   1. builds `valence` and `examples/demo_library` (release; VALENCE_BIN=path skips the
+#      build, VALENCE_DEMO_BIN=path names the demo writer, default beside VALENCE_BIN);
 #   2. makes a temporary HOME whose ~/Music holds a dozen synthetic 30-s tracks (a melody,
 #      a bass line, some with drums) synthesised with sox, in keys, tempi, timbres and
 #      loudness meant to land in different moods, tagged (title/artist/album) and encoded to
@@ -19,7 +20,10 @@
 #                               detail of one of its tracks;
 #        mood-now-dark.png      after importing a short listening history: the mood card;
 #        playlists-dark.png     a playlist of the most common mood on the Playlists tab;
-#        history-dark.png       the History tab.
+#        history-dark.png       the History tab;
+#        map-dark.png           the Map tab on a made-up library of 10,000 analysed tracks
+#                               (`examples/demo_library.rs`), the mood now marked;
+#        journey-dark.png       a 30-minute journey from the mood now to calm on it.
 #      Clicks go through xdotool at fixed positions of the 1280x800 layout (see below):
 #      a change of the layout needs them moved.
 #
@@ -47,14 +51,16 @@ if [ -z "${VALENCE_SHOTS_DISPLAY:-}" ]; then
         env_sh=${VALENCE_LIBTORCH:-$HOME/.cache/valence/libtorch}/env.sh
         # shellcheck disable=SC1090
         [ -f "$env_sh" ] && . "$env_sh"
-        (cd "$repo" && cargo build --release --locked --bin valence)
+        (cd "$repo" && cargo build --release --locked --bin valence --example demo_library)
         VALENCE_BIN=$repo/target/release/valence
+        VALENCE_DEMO_BIN=$repo/target/release/examples/demo_library
     fi
-    export VALENCE_BIN VALENCE_SHOTS_DISPLAY=1
+    export VALENCE_BIN VALENCE_DEMO_BIN VALENCE_SHOTS_DISPLAY=1
     exec xvfb-run -a -s "-screen 0 1280x800x24" "$0" "$out"
 fi
 
 bin=$VALENCE_BIN
+demo=${VALENCE_DEMO_BIN:-$(dirname "$bin")/examples/demo_library}
 work=$(mktemp -d -t valence-shots.XXXXXX)
 app_pid=
 cleanup() {
@@ -238,17 +244,37 @@ xdotool mousemove --window "$wid" 640 795
 sleep 1
 shot mood-now-dark.png
 tab_y=22
-tab_x=([1]=146 [2]=223 [3]=300) # Library, Playlists, History
-xdotool mousemove --window "$wid" "${tab_x[2]}" "$tab_y" click 1
+tab_x=([1]=146 [2]=210 [3]=278 [4]=355) # Library, Map, Playlists, History
+xdotool mousemove --window "$wid" "${tab_x[3]}" "$tab_y" click 1
 sleep 1
 # The playlist, first in the list on the left.
 xdotool mousemove --window "$wid" 140 100 click 1
 xdotool mousemove --window "$wid" 640 795
 sleep 2
 shot playlists-dark.png
-xdotool mousemove --window "$wid" "${tab_x[3]}" "$tab_y" click 1
+xdotool mousemove --window "$wid" "${tab_x[4]}" "$tab_y" click 1
 xdotool mousemove --window "$wid" 640 795
 sleep 2
 shot history-dark.png
+stop_window
+
+# 6. The map of a made-up analysed library of 10,000 tracks (`examples/demo_library.rs`:
+#    moods in clusters, a few plays for the mood now), then a 30-minute journey from the
+#    mood now to calm, a track hovered.
+VALENCE_DB=$work/demo.sqlite3
+"$demo" "$VALENCE_DB" 10000 40
+export VALENCE_DB
+start_window
+wid=$(wait_window 4)
+xdotool mousemove --window "$wid" "${tab_x[2]}" "$tab_y" click 1
+xdotool mousemove --window "$wid" 640 795
+sleep 2
+shot map-dark.png
+# "Plan journey" in the panel on the right.
+xdotool mousemove --window "$wid" 946 323 click 1
+sleep 4
+xdotool mousemove --window "$wid" 640 795
+sleep 1
+shot journey-dark.png
 stop_window
 echo "screenshots: done"
