@@ -2,10 +2,13 @@
 //!
 //! - `map_frame/cold`: a whole frame after a pan or zoom: the plane, the points splatted
 //!   into their raster, the overlay (a 12-track journey, the mood now), all rasterised by
-//!   tiny-skia into pixels at the canvas's size in the 1280x800 window (856x680, scale 1),
-//!   as `gui::map::draw_frame` does for the session sheet;
+//!   tiny-skia into a pixel buffer at the canvas's size in the 1280x800 window (856x680,
+//!   scale 1), the way the window's compositor draws a frame (`Renderer::draw` into a
+//!   reused buffer; only the copy to the screen is left out);
 //! - `map_frame/overlay`: the same frame with the points cached (hover, a selection, a
 //!   journey change);
+//! - `map_frame/picture`: the cold frame as the session sheet's picture is made
+//!   (`gui::map::draw_frame`: a new buffer and an RGBA copy each time);
 //! - `map_points/raster`: the splatting alone;
 //! - `map_points/build`: the points and their hit grid from the table's rows (after the
 //!   library changed);
@@ -22,7 +25,7 @@ use common::synthetic_rows;
 use criterion::{criterion_group, criterion_main, Criterion};
 use iced::widget::canvas::Cache;
 use iced::Size;
-use valence::gui::map::{draw_frame, headless_renderer};
+use valence::gui::map::{draw_frame, headless_renderer, queue_frame};
 use valence::gui::theme;
 use valence::gui::widgets::map_canvas::{
     rasterize, DragMode, JourneyMark, MapCanvas, MapData, View,
@@ -70,7 +73,7 @@ fn bench(c: &mut Criterion) {
         cache: &cache,
         view,
         mode: DragMode::Pan,
-        selected: Some(rows[10].id),
+        selected: rows.get(10).map(|r| r.id),
         region: None,
         mood_now: Some((-0.3, -0.2)),
         picked: None,
@@ -81,23 +84,52 @@ fn bench(c: &mut Criterion) {
     };
     let mut g = c.benchmark_group("map_frame");
     g.sample_size(30);
+    let (w, h) = (CANVAS.width as u32, CANVAS.height as u32);
+    let mut pixmap = match tiny_skia::Pixmap::new(w, h) {
+        Some(p) => p,
+        None => panic!("a {w}x{h} pixmap"),
+    };
+    let mut mask = match tiny_skia::Mask::new(w, h) {
+        Some(m) => m,
+        None => panic!("a {w}x{h} mask"),
+    };
+    let viewport =
+        iced_tiny_skia::graphics::Viewport::with_physical_size(iced::Size::new(w, h), 1.0);
+    let background = theme.palette().background;
+    let whole = [iced::Rectangle::with_size(CANVAS)];
+    let mut frame = |view: View, renderer: &mut iced::Renderer| {
+        queue_frame(&program(view), renderer, &theme, CANVAS);
+        renderer.draw(
+            &mut pixmap.as_mut(),
+            &mut mask,
+            &viewport,
+            &whole,
+            background,
+        );
+    };
     let mut zoom = 1.0f32;
+    let mut next_view = move || {
+        // A different view each frame, as while zooming.
+        zoom = if zoom > 3.0 { 1.0 } else { zoom * 1.05 };
+        View {
+            center: (0.1, 0.0),
+            zoom,
+        }
+    };
     g.bench_function("cold", |b| {
         b.iter(|| {
-            // A different view each frame, as while zooming.
-            zoom = if zoom > 3.0 { 1.0 } else { zoom * 1.05 };
             cache.clear();
-            let view = View {
-                center: (0.1, 0.0),
-                zoom,
-            };
-            black_box(draw_frame(&program(view), &mut renderer, &theme, CANVAS, 1.0))
+            frame(next_view(), &mut renderer)
         })
     });
     g.bench_function("overlay", |b| {
+        b.iter(|| frame(View::default(), &mut renderer))
+    });
+    g.bench_function("picture", |b| {
         b.iter(|| {
+            cache.clear();
             black_box(draw_frame(
-                &program(View::default()),
+                &program(next_view()),
                 &mut renderer,
                 &theme,
                 CANVAS,

@@ -7,10 +7,15 @@ use std::path::PathBuf;
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let db = PathBuf::from(args.next().ok_or_else(|| {
-        anyhow::anyhow!("usage: demo_library DB [TRACKS] [PLAYS]")
-    })?);
-    let tracks = args.next().map(|s| s.parse()).transpose()?.unwrap_or(10_000);
+    let db = PathBuf::from(
+        args.next()
+            .ok_or_else(|| anyhow::anyhow!("usage: demo_library DB [TRACKS] [PLAYS]"))?,
+    );
+    let tracks = args
+        .next()
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(10_000);
     let plays = args.next().map(|s| s.parse()).transpose()?.unwrap_or(40);
     let v = valence::analysis::default_version()?;
     let cal = valence::analysis::default_calibration().unwrap_or_default();

@@ -152,7 +152,11 @@ fn drag(from: Point, to: Point) -> Vec<(Point, Option<bool>)> {
 fn gui_map_click_selects_a_track_and_an_empty_spot_picks_a_point() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut app = open(dir.path());
-    assert_eq!(app.map.data().len(), TRACKS, "every analysed track is a point");
+    assert_eq!(
+        app.map.data().len(),
+        TRACKS,
+        "every analysed track is a point"
+    );
     // A track well apart from the others, so the click can only mean it.
     let view = View::default();
     let lonely = app
@@ -176,14 +180,22 @@ fn gui_map_click_selects_a_track_and_an_empty_spot_picks_a_point() {
         .expect("points");
     let at = view.to_px(CANVAS, lonely.valence, lonely.arousal);
     on_canvas(&mut app, DragMode::Pan, false, &click_at(at));
-    assert_eq!(app.detail.id, Some(lonely.id), "the click opened its detail");
+    assert_eq!(
+        app.detail.id,
+        Some(lonely.id),
+        "the click opened its detail"
+    );
     assert!(shows(&app, &lonely.title), "the detail pane shows it");
 
     // A click off the tracks (beyond the plane's corner) picks a point for journeys.
     let corner = view.to_px(CANVAS, 1.0, 1.0) + iced::Vector::new(8.0, -8.0);
     on_canvas(&mut app, DragMode::Pan, false, &click_at(corner));
     assert_eq!(app.map.picked(), Some((1.0, 1.0)), "clamped onto the plane");
-    assert_eq!(app.detail.id, Some(lonely.id), "picking does not change the track");
+    assert_eq!(
+        app.detail.id,
+        Some(lonely.id),
+        "picking does not change the track"
+    );
 }
 
 #[test]
@@ -196,8 +208,14 @@ fn gui_map_a_region_filters_the_table_and_becomes_a_playlist() {
     let to = view.to_px(CANVAS, -0.1, -0.6);
     on_canvas(&mut app, DragMode::Pan, true, &drag(from, to));
     let r = app.map.region().expect("a region");
-    assert!((r.valence.0 + 0.6).abs() < 0.01 && (r.valence.1 + 0.1).abs() < 0.01, "{r:?}");
-    assert!((r.arousal.0 + 0.6).abs() < 0.01 && (r.arousal.1 + 0.1).abs() < 0.01, "{r:?}");
+    assert!(
+        (r.valence.0 + 0.6).abs() < 0.01 && (r.valence.1 + 0.1).abs() < 0.01,
+        "{r:?}"
+    );
+    assert!(
+        (r.arousal.0 + 0.6).abs() < 0.01 && (r.arousal.1 + 0.1).abs() < 0.01,
+        "{r:?}"
+    );
     let inside: Vec<i64> = app
         .library
         .rows()
@@ -281,16 +299,26 @@ fn gui_map_journey_is_planned_drawn_changed_kept_and_exported() {
         .clone();
     let n = c.items.len();
     assert!(n >= 4, "{n} tracks");
-    assert!((c.total_secs() - 1800.0).abs() <= 180.0, "{}", c.total_secs());
+    assert!(
+        (c.total_secs() - 1800.0).abs() <= 180.0,
+        "{}",
+        c.total_secs()
+    );
     for w in c.items.windows(2) {
         let (p, q) = (w[0].stop.mean, w[1].stop.mean);
-        assert!((p.0 - q.0).hypot(p.1 - q.1) <= 0.3 + 1e-5, "a step over 0.3");
+        assert!(
+            (p.0 - q.0).hypot(p.1 - q.1) <= 0.3 + 1e-5,
+            "a step over 0.3"
+        );
     }
     // Drawn: one mark per track, each from its opening to its closing mood.
     let (marks, ends) = app.journey.marks();
     assert_eq!(marks.len(), n);
     assert_eq!(ends, Some((c.request.from, c.request.to)));
-    assert!(marks.iter().zip(&c.items).all(|(m, i)| m.start == i.stop.start && m.end == i.stop.end));
+    assert!(marks
+        .iter()
+        .zip(&c.items)
+        .all(|(m, i)| m.start == i.stop.start && m.end == i.stop.end));
     // The map zoomed to the journey.
     assert!(app.map.view_state().zoom > 1.0);
     let said = format!(
@@ -324,7 +352,10 @@ fn gui_map_journey_is_planned_drawn_changed_kept_and_exported() {
     let view = app.map.view_state();
     let spot = view.to_px(CANVAS, 1.0, -1.0) + iced::Vector::new(6.0, 6.0);
     on_canvas(&mut app, DragMode::Pan, false, &click_at(spot));
-    assert_eq!(app.journey.check_ins()[0].map(|c| (c.valence, c.arousal)), Some((1.0, -1.0)));
+    assert_eq!(
+        app.journey.check_ins()[0].map(|c| (c.valence, c.arousal)),
+        Some((1.0, -1.0))
+    );
     send(
         &mut app,
         Message::Journey(journey::Message::Name("Tuesday <client>".into())),
@@ -335,7 +366,10 @@ fn gui_map_journey_is_planned_drawn_changed_kept_and_exported() {
     );
     click(&mut app, "Save session");
     let id = app.journey.session().expect("saved");
-    assert!(shows(&app, "Tuesday <client>"), "listed under saved sessions");
+    assert!(
+        shows(&app, "Tuesday <client>"),
+        "listed under saved sessions"
+    );
     let lib = Library::open(&dir.path().join("lib.sqlite3")).expect("db");
     let kept = lib.session(id).expect("read").expect("kept");
     assert_eq!(kept.summary.client.as_deref(), Some("R."));
@@ -366,10 +400,15 @@ fn gui_map_journey_is_planned_drawn_changed_kept_and_exported() {
     // Not blank: the plane, points and the path give many colours.
     let colours: std::collections::HashSet<[u8; 4]> = img.pixels().map(|p| p.0).collect();
     assert!(colours.len() > 50, "{} colours", colours.len());
-    let html = std::fs::read_to_string(out.join(files.iter().find(|f| f.ends_with("html")).expect("html")))
-        .expect("sheet");
+    let html = std::fs::read_to_string(
+        out.join(files.iter().find(|f| f.ends_with("html")).expect("html")),
+    )
+    .expect("sheet");
     assert!(html.contains("Tuesday &lt;client&gt;"), "escaped name");
-    assert!(app.journey.status().is_some_and(|s| s.starts_with("Exported")));
+    assert!(app
+        .journey
+        .status()
+        .is_some_and(|s| s.starts_with("Exported")));
 }
 
 #[test]
@@ -382,7 +421,8 @@ fn gui_snapshot_map_with_a_journey_dark() {
     let mut ui = sim(&app);
     let snap = ui.snapshot(&theme::Mode::Dark.theme()).expect("snapshot");
     assert!(
-        snap.matches_image("tests/gui/map-journey-dark").expect("compare"),
+        snap.matches_image("tests/gui/map-journey-dark")
+            .expect("compare"),
         "the map differs from tests/gui/map-journey-dark-tiny-skia.png"
     );
 }

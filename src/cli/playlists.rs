@@ -14,8 +14,8 @@ use crate::playlists::import::read_history;
 use crate::playlists::journey::{Length, Shape};
 use crate::playlists::m3u::{write_m3u8, M3uEntry};
 use crate::playlists::{
-    JourneyEnd, JourneySpec, MoodMethod, MoodReading, PlannedJourney, Play, PlayEnd,
-    PlaylistError, Request, Size, Target,
+    JourneyEnd, JourneySpec, MoodMethod, MoodReading, PlannedJourney, Play, PlayEnd, PlaylistError,
+    Request, Size, Target,
 };
 
 #[derive(Debug, Subcommand)]

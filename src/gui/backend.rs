@@ -17,8 +17,8 @@ use crate::library::{
 };
 use crate::mood::Calibration;
 use crate::playlists::{
-    CheckIn, JourneyRequest, JourneySpec, NewSession, PlannedJourney, Replan, Session,
-    SessionEdit, SessionError, SessionExport, SessionStop, SessionSummary, When,
+    CheckIn, JourneyRequest, JourneySpec, NewSession, PlannedJourney, Replan, Session, SessionEdit,
+    SessionError, SessionExport, SessionStop, SessionSummary, When,
 };
 use crate::playlists::{
     GenerateError, MoodMethod, MoodReading, NewPlay, Play, Playlist, PlaylistError,
@@ -472,9 +472,7 @@ pub async fn export_session(
 ) -> Result<SessionExport, BackendError> {
     off_thread("export", move || {
         let lib = Library::open(&db)?;
-        let session = lib
-            .session(id)?
-            .ok_or(SessionError::NoSuchSession(id))?;
+        let session = lib.session(id)?.ok_or(SessionError::NoSuchSession(id))?;
         // Without a picture the sheet still has its table; the reason goes to stderr.
         let png = match crate::gui::map::session_png(&points, &session) {
             Ok(png) => Some(png),

@@ -47,7 +47,10 @@ pub struct Current {
 
 impl Current {
     pub fn total_secs(&self) -> f64 {
-        self.items.iter().map(|i| i.stop.duration_secs.max(0.0)).sum()
+        self.items
+            .iter()
+            .map(|i| i.stop.duration_secs.max(0.0))
+            .sum()
     }
 
     /// The track ids, when every track is still in the library.
@@ -285,7 +288,9 @@ impl State {
     pub fn marks(&self) -> (&[JourneyMark], Option<((f32, f32), (f32, f32))>) {
         (
             &self.marks,
-            self.current.as_ref().map(|c| (c.request.from, c.request.to)),
+            self.current
+                .as_ref()
+                .map(|c| (c.request.from, c.request.to)),
         )
     }
 
@@ -307,7 +312,8 @@ impl State {
             When::Before => self.before = Some(c),
             When::After => self.after = Some(c),
         }
-        self.session.map(|id| Event::CheckIn(id, when, Some((v, a))))
+        self.session
+            .map(|id| Event::CheckIn(id, when, Some((v, a))))
     }
 
     fn spec(&self) -> Result<JourneySpec, String> {
@@ -696,21 +702,31 @@ impl State {
             };
             list = list.push(
                 row![
-                    container(text(format!("{}", i + 1)).size(11.0).color(theme::on_quadrant(q)))
-                        .padding([1.0, 5.0])
-                        .style(move |_: &iced::Theme| container::Style {
-                            background: Some(theme::quadrant_color(q).into()),
-                            border: iced::border::rounded(8.0),
-                            ..container::Style::default()
-                        }),
+                    container(
+                        text(format!("{}", i + 1))
+                            .size(11.0)
+                            .color(theme::on_quadrant(q))
+                    )
+                    .padding([1.0, 5.0])
+                    .style(move |_: &iced::Theme| container::Style {
+                        background: Some(theme::quadrant_color(q).into()),
+                        border: iced::border::rounded(8.0),
+                        ..container::Style::default()
+                    }),
                     text(fmt_time(at)).size(11.0).style(muted_text),
                     column![
-                        text(who).size(theme::TEXT_SMALL).wrapping(text::Wrapping::None),
+                        text(who)
+                            .size(theme::TEXT_SMALL)
+                            .wrapping(text::Wrapping::None),
                         text(format!(
                             "{:+.2}, {:+.2}{}",
                             s.mean.0,
                             s.mean.1,
-                            if gone { " · no longer in the library" } else { "" }
+                            if gone {
+                                " · no longer in the library"
+                            } else {
+                                ""
+                            }
                         ))
                         .size(11.0)
                         .style(muted_text),
@@ -911,8 +927,7 @@ pub fn marks(items: &[SessionItem]) -> Vec<JourneyMark> {
         .collect()
 }
 
-const LEFT: &str =
-    "A track of this session left the library: plan a new journey to change it";
+const LEFT: &str = "A track of this session left the library: plan a new journey to change it";
 
 fn when_word(w: When) -> &'static str {
     match w {

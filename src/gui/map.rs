@@ -342,17 +342,15 @@ pub fn headless_renderer() -> Result<iced::Renderer, String> {
     .ok_or_else(|| "no headless renderer".to_string())
 }
 
-/// One frame of `program` at `size` (logical pixels) and `scale`, drawn to RGBA pixels:
-/// the canvas's geometry, rasterised, as the window would show it.
-pub fn draw_frame<M: Clone>(
+/// Queues one frame of `program` at `size` (logical pixels) on `renderer`: the canvas's
+/// geometry, as the window draws it (the caller rasterises it).
+pub fn queue_frame<M: Clone>(
     program: &MapCanvas<'_, M>,
     renderer: &mut iced::Renderer,
     theme: &iced::Theme,
     size: Size,
-    scale: f32,
-) -> Vec<u8> {
+) {
     use iced::advanced::graphics::geometry::Renderer as _;
-    use iced::advanced::renderer::Headless;
     use iced::advanced::Renderer as _;
 
     let bounds = Rectangle::new(Point::ORIGIN, size);
@@ -369,6 +367,19 @@ pub fn draw_frame<M: Clone>(
     for g in layers {
         renderer.draw_geometry(g);
     }
+}
+
+/// One frame of `program` at `size` and `scale`, rasterised to RGBA pixels.
+pub fn draw_frame<M: Clone>(
+    program: &MapCanvas<'_, M>,
+    renderer: &mut iced::Renderer,
+    theme: &iced::Theme,
+    size: Size,
+    scale: f32,
+) -> Vec<u8> {
+    use iced::advanced::renderer::Headless;
+
+    queue_frame(program, renderer, theme, size);
     let px = iced::Size::new(
         (size.width * scale).round() as u32,
         (size.height * scale).round() as u32,
@@ -396,11 +407,14 @@ pub fn session_png(data: &MapData, session: &Session) -> Result<Vec<u8>, String>
         (SHEET_MAP.width * scale) as u32,
         (SHEET_MAP.height * scale) as u32,
     );
-    let img = ::image::RgbaImage::from_raw(w, h, rgba)
-        .ok_or("the renderer returned a short picture")?;
+    let img =
+        ::image::RgbaImage::from_raw(w, h, rgba).ok_or("the renderer returned a short picture")?;
     let mut png = Vec::new();
-    img.write_to(&mut std::io::Cursor::new(&mut png), ::image::ImageFormat::Png)
-        .map_err(|e| e.to_string())?;
+    img.write_to(
+        &mut std::io::Cursor::new(&mut png),
+        ::image::ImageFormat::Png,
+    )
+    .map_err(|e| e.to_string())?;
     Ok(png)
 }
 

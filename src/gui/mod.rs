@@ -640,7 +640,10 @@ impl App {
                     Ok((p, locked)) => {
                         // A swap keeps the locks as they are.
                         let locked = if locked.is_empty() {
-                            self.journey.current().map(|c| c.locked()).unwrap_or_default()
+                            self.journey
+                                .current()
+                                .map(|c| c.locked())
+                                .unwrap_or_default()
                         } else {
                             locked
                         };

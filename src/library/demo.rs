@@ -27,9 +27,9 @@ const CLUSTERS: [((f32, f32), f32, u32); 8] = [
 ];
 
 const WORDS: [&str; 24] = [
-    "love", "night", "blue", "fire", "river", "dream", "city", "heart", "light", "storm",
-    "golden", "echo", "summer", "shadow", "wild", "silver", "road", "ocean", "ghost", "rain",
-    "morning", "glass", "north", "paper",
+    "love", "night", "blue", "fire", "river", "dream", "city", "heart", "light", "storm", "golden",
+    "echo", "summer", "shadow", "wild", "silver", "road", "ocean", "ghost", "rain", "morning",
+    "glass", "north", "paper",
 ];
 
 /// Deterministic xorshift64 with a Gaussian (Box-Muller).

@@ -782,8 +782,16 @@ mod tests {
         let changed = (0..n)
             .filter(|&i| !locked[i] && k.tracks[i] != j.tracks[i])
             .count();
-        assert!(changed >= (n - 2) / 2, "only {changed} of {} changed", n - 2);
-        assert!((k.total_secs - 1800.0).abs() <= 0.1 * 1800.0, "{}", k.total_secs);
+        assert!(
+            changed >= (n - 2) / 2,
+            "only {changed} of {} changed",
+            n - 2
+        );
+        assert!(
+            (k.total_secs - 1800.0).abs() <= 0.1 * 1800.0,
+            "{}",
+            k.total_secs
+        );
         assert_eq!(next.avoid.len(), n - 2);
         // The same request and locks, the same journey.
         let (again, _) = regenerate(&stops, &req, &j.tracks, &locked).expect("regenerated");

@@ -500,7 +500,9 @@ impl Library {
                 }
             },
             JourneyEnd::Point(v, a) => Ok(((v.clamp(-1.0, 1.0), a.clamp(-1.0, 1.0)), None)),
-            JourneyEnd::Quadrant(q) => Ok((generate::clear_point(stops.iter().map(|s| s.mean), q), None)),
+            JourneyEnd::Quadrant(q) => {
+                Ok((generate::clear_point(stops.iter().map(|s| s.mean), q), None))
+            }
             JourneyEnd::Track(id) => stops
                 .iter()
                 .find(|s| s.id == id)
@@ -561,7 +563,9 @@ impl Library {
         let mut rows = Vec::with_capacity(journey.tracks.len());
         let mut picked = Vec::with_capacity(journey.tracks.len());
         for &id in &journey.tracks {
-            let row = self.browse_row(v, id)?.ok_or(PlaylistError::NotAnalysed(id))?;
+            let row = self
+                .browse_row(v, id)?
+                .ok_or(PlaylistError::NotAnalysed(id))?;
             rows.push(row);
             picked.push((*by_id.get(&id).ok_or(PlaylistError::NotAnalysed(id))?).clone());
         }

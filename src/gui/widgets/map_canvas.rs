@@ -23,6 +23,8 @@ use crate::mood::Quadrant;
 
 /// Opacity one point gives a pixel.
 const ALPHA: f32 = 0.55;
+/// Opacity of the quadrants' tint.
+const TINT: f32 = 0.07;
 /// Pixels around the plane.
 const MARGIN: f32 = 18.0;
 /// A click within this many pixels of a point selects it.
@@ -411,7 +413,8 @@ impl<M: Clone> canvas::Program<M> for MapCanvas<'_, M> {
         _cursor: mouse::Cursor,
     ) -> Vec<Geometry> {
         let base = self.cache.draw(renderer, bounds.size(), |frame| {
-            draw_plane(frame, theme, self.view);
+            // The points' raster carries the tints; without points the plane draws them.
+            draw_plane(frame, theme, self.view, self.data.is_empty());
             draw_points(frame, self.data, self.view);
         });
         let mut top = Frame::new(renderer, bounds.size());
@@ -471,7 +474,9 @@ impl<M> MapCanvas<'_, M> {
                         segments: &[4.0, 4.0],
                         offset: 0,
                     },
-                    ..Stroke::default().with_color(Color { a: 0.5, ..ink }).with_width(1.0)
+                    ..Stroke::default()
+                        .with_color(Color { a: 0.5, ..ink })
+                        .with_width(1.0)
                 };
                 frame.stroke(&Path::line(px(s), px(t)), dashed);
             }
@@ -486,7 +491,12 @@ impl<M> MapCanvas<'_, M> {
             });
             frame.stroke(&path, Stroke::default().with_color(ink).with_width(2.0));
             for m in self.journey {
-                arrow(frame, px(m.start), px(m.end), theme::quadrant_color(m.quadrant));
+                arrow(
+                    frame,
+                    px(m.start),
+                    px(m.end),
+                    theme::quadrant_color(m.quadrant),
+                );
             }
             for (i, m) in self.journey.iter().enumerate() {
                 let c = px(m.mean);
@@ -497,13 +507,27 @@ impl<M> MapCanvas<'_, M> {
                     frame.fill(&Path::circle(c, 9.0), ink);
                 }
                 frame.fill(&Path::circle(c, 7.5), theme::quadrant_color(m.quadrant));
-                label(frame, c, &(i + 1).to_string(), theme::on_quadrant(m.quadrant), 10.0);
+                label(
+                    frame,
+                    c,
+                    &(i + 1).to_string(),
+                    theme::on_quadrant(m.quadrant),
+                    10.0,
+                );
             }
         }
 
         for (p, text, fill) in [
-            (self.check_ins[0], "before", Color::from_rgb8(0xCC, 0x79, 0xA7)),
-            (self.check_ins[1], "after", Color::from_rgb8(0x56, 0xB4, 0xE9)),
+            (
+                self.check_ins[0],
+                "before",
+                Color::from_rgb8(0xCC, 0x79, 0xA7),
+            ),
+            (
+                self.check_ins[1],
+                "after",
+                Color::from_rgb8(0x56, 0xB4, 0xE9),
+            ),
         ] {
             if let Some(p) = p {
                 let c = px(p);
@@ -524,15 +548,23 @@ impl<M> MapCanvas<'_, M> {
             frame.stroke(&Path::circle(c, 11.0), outline(ink));
             frame.stroke(
                 &Path::circle(c, 15.0),
-                Stroke::default().with_color(Color { a: 0.5, ..ink }).with_width(1.5),
+                Stroke::default()
+                    .with_color(Color { a: 0.5, ..ink })
+                    .with_width(1.5),
             );
             tag(frame, c + Vector::new(18.0, 0.0), "your mood now", ink);
         }
         if let Some(p) = self.picked {
             let c = px(p);
             let s = outline(ink);
-            frame.stroke(&Path::line(c - Vector::new(8.0, 0.0), c + Vector::new(8.0, 0.0)), s);
-            frame.stroke(&Path::line(c - Vector::new(0.0, 8.0), c + Vector::new(0.0, 8.0)), s);
+            frame.stroke(
+                &Path::line(c - Vector::new(8.0, 0.0), c + Vector::new(8.0, 0.0)),
+                s,
+            );
+            frame.stroke(
+                &Path::line(c - Vector::new(0.0, 8.0), c + Vector::new(0.0, 8.0)),
+                s,
+            );
             tag(
                 frame,
                 c + Vector::new(10.0, -10.0),
@@ -565,22 +597,35 @@ impl<M> MapCanvas<'_, M> {
 }
 
 /// The quadrants (tinted), the axes, the ticks and the quadrant names.
-fn draw_plane(frame: &mut Frame, theme: &Theme, view: View) {
+fn draw_plane(frame: &mut Frame, theme: &Theme, view: View, tints: bool) {
     let size = frame.size();
     let pal = theme.extended_palette();
     let px = |v: f32, a: f32| view.to_px(size, v, a);
     for q in Quadrant::ALL {
-        let (v0, v1) = if q.valence_sign() > 0 { (0.0, 1.0) } else { (-1.0, 0.0) };
-        let (a0, a1) = if q.arousal_sign() > 0 { (0.0, 1.0) } else { (-1.0, 0.0) };
+        let (v0, v1) = if q.valence_sign() > 0 {
+            (0.0, 1.0)
+        } else {
+            (-1.0, 0.0)
+        };
+        let (a0, a1) = if q.arousal_sign() > 0 {
+            (0.0, 1.0)
+        } else {
+            (-1.0, 0.0)
+        };
         let p = px(v0, a1);
         let r = px(v1, a0);
-        let mut c = theme::quadrant_color(q);
-        c.a = 0.07;
-        frame.fill_rectangle(p, Size::new(r.x - p.x, r.y - p.y), c);
+        if tints {
+            let mut c = theme::quadrant_color(q);
+            c.a = TINT;
+            frame.fill_rectangle(p, Size::new(r.x - p.x, r.y - p.y), c);
+        }
         // The name in the quadrant's outer corner, kept inside the canvas when zoomed.
         let corner = px(q.valence_sign() as f32, q.arousal_sign() as f32);
         let (x, ax) = if q.valence_sign() > 0 {
-            (corner.x.min(size.width) - 8.0, iced::widget::text::Alignment::Right)
+            (
+                corner.x.min(size.width) - 8.0,
+                iced::widget::text::Alignment::Right,
+            )
         } else {
             (corner.x.max(0.0) + 8.0, iced::widget::text::Alignment::Left)
         };
@@ -647,16 +692,31 @@ fn draw_plane(frame: &mut Frame, theme: &Theme, view: View) {
 
 /// The points as one raster (see the module doc).
 fn draw_points(frame: &mut Frame, data: &MapData, view: View) {
-    let size = frame.size();
-    if let Some(handle) = rasterize(data, view, size) {
-        frame.draw_image(Rectangle::new(Point::ORIGIN, size), canvas::Image::new(handle));
+    if let Some(r) = rasterize(data, view, frame.size()) {
+        // One raster pixel per canvas pixel: nearest is exact, and tiny-skia blits it
+        // without filtering.
+        frame.draw_image(
+            r.bounds,
+            canvas::Image::new(r.image).filter_method(image::FilterMethod::Nearest),
+        );
     }
 }
 
-/// The points splatted into an RGBA image of `size` (`None` when empty).
-pub fn rasterize(data: &MapData, view: View, size: Size) -> Option<image::Handle> {
-    let (w, h) = (size.width.floor() as i32, size.height.floor() as i32);
-    if w <= 0 || h <= 0 || data.is_empty() {
+/// The points splatted into an image, and where it goes on the canvas.
+#[derive(Debug, Clone)]
+pub struct Raster {
+    pub image: image::Handle,
+    pub bounds: Rectangle,
+}
+
+/// Splatting threads: the UI thread and one more (the machines Valence targets have 2+
+/// cores; each thread sums its share of the points into its own buffer).
+const RASTER_THREADS: usize = 2;
+
+/// The points splatted into an RGBA image covering the plane's part of a canvas of `size`
+/// (`None` when there is nothing to draw).
+pub fn rasterize(data: &MapData, view: View, size: Size) -> Option<Raster> {
+    if data.is_empty() {
         return None;
     }
     // A 3x3 dot on the whole map; zoomed in, a round disc that grows a little with the
@@ -668,10 +728,69 @@ pub fn rasterize(data: &MapData, view: View, size: Size) -> Option<image::Handle
         (r, r * r + r)
     };
     let ri = r.ceil() as i32;
-    let offsets: Vec<(i32, i32)> = (-ri..=ri)
-        .flat_map(|dy| (-ri..=ri).map(move |dx| (dx, dy)))
-        .filter(|&(dx, dy)| ((dx * dx + dy * dy) as f32) <= r2)
-        .collect();
+    // Only the plane (and a disc's reach around it) can hold points.
+    let tl = view.to_px(size, -1.0, 1.0);
+    let br = view.to_px(size, 1.0, -1.0);
+    let x0 = (tl.x.floor() as i32 - ri).max(0);
+    let y0 = (tl.y.floor() as i32 - ri).max(0);
+    let x1 = (br.x.ceil() as i32 + ri + 1).min(size.width.floor() as i32);
+    let y1 = (br.y.ceil() as i32 + ri + 1).min(size.height.floor() as i32);
+    let (w, h) = (x1 - x0, y1 - y0);
+    if w <= 0 || h <= 0 {
+        return None;
+    }
+    // The disc as runs of pixels: (dy, first dx, last dx).
+    let mut runs: Vec<(i32, i32, i32)> = Vec::new();
+    for dy in -ri..=ri {
+        let reach = (-ri..=ri).filter(|dx| ((dx * dx + dy * dy) as f32) <= r2);
+        if let (Some(a), Some(b)) = (reach.clone().min(), reach.max()) {
+            runs.push((dy, a, b));
+        }
+    }
+    let n = (w * h) as usize;
+    let s = view.scale(size);
+    let (ox, oy) = (
+        size.width / 2.0 - view.center.0 * s - x0 as f32,
+        size.height / 2.0 + view.center.1 * s - y0 as f32,
+    );
+    // Per pixel: how many points of each quadrant cover it (8 bytes a pixel, one add a
+    // point per pixel; the colour is worked out once per pixel at the end).
+    let splat = |points: &[MapPoint]| -> Vec<[u16; 4]> {
+        let mut acc = vec![[0u16; 4]; n];
+        for p in points {
+            let (cx, cy) = ((ox + p.valence * s) as i32, (oy - p.arousal * s) as i32);
+            if cx < -ri || cy < -ri || cx >= w + ri || cy >= h + ri {
+                continue;
+            }
+            let q = p.quadrant.index();
+            for &(dy, a, b) in &runs {
+                let y = cy + dy;
+                let (a, b) = ((cx + a).max(0), (cx + b).min(w - 1));
+                if y < 0 || y >= h || a > b {
+                    continue;
+                }
+                let row = (y * w) as usize;
+                for c in &mut acc[row + a as usize..=row + b as usize] {
+                    c[q] = c[q].saturating_add(1);
+                }
+            }
+        }
+        acc
+    };
+    let share = data.points.len().div_ceil(RASTER_THREADS);
+    let parts: Vec<Vec<[u16; 4]>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = data
+            .points
+            .chunks(share.max(1))
+            .skip(1)
+            .map(|chunk| scope.spawn(move || splat(chunk)))
+            .collect();
+        let mut out = vec![splat(&data.points[..share.min(data.points.len())])];
+        // A splat thread cannot panic (no unwrap, indices checked): if one did, its share
+        // is left out of this frame rather than taking the window down.
+        out.extend(handles.into_iter().filter_map(|h| h.join().ok()));
+        out
+    });
     let colors: [[u32; 3]; 4] = Quadrant::ALL.map(|q| {
         let c = theme::quadrant_color(q);
         [
@@ -680,79 +799,108 @@ pub fn rasterize(data: &MapData, view: View, size: Size) -> Option<image::Handle
             (c.b * 255.0) as u32,
         ]
     });
-    let (wu, n) = (w as usize, (w * h) as usize);
-    // Per pixel: how many points of each quadrant cover it (8 bytes a pixel, one add a
-    // point; the colour is worked out once per pixel at the end).
-    let mut acc = vec![[0u16; 4]; n];
-    let rows: Vec<(i32, i32, i32)> = {
-        // The disc as runs: (dy, dx_from, dx_to).
-        let mut runs: Vec<(i32, i32, i32)> = Vec::new();
-        for &(dx, dy) in &offsets {
-            match runs.iter_mut().find(|r| r.0 == dy) {
-                Some(r) => {
-                    r.1 = r.1.min(dx);
-                    r.2 = r.2.max(dx);
-                }
-                None => runs.push((dy, dx, dx)),
-            }
-        }
-        runs
-    };
-    let s = view.scale(size);
-    let (ox, oy) = (
-        size.width / 2.0 - view.center.0 * s,
-        size.height / 2.0 + view.center.1 * s,
-    );
-    for p in &data.points {
-        let (cx, cy) = ((ox + p.valence * s) as i32, (oy - p.arousal * s) as i32);
-        if cx < -ri || cy < -ri || cx >= w + ri || cy >= h + ri {
-            continue;
-        }
-        let q = p.quadrant.index();
-        let inside = cx >= ri && cy >= ri && cx < w - ri && cy < h - ri;
-        for &(dy, x0, x1) in &rows {
-            let y = cy + dy;
-            if !inside && (y < 0 || y >= h) {
-                continue;
-            }
-            let (a, b) = if inside {
-                (cx + x0, cx + x1)
-            } else {
-                ((cx + x0).max(0), (cx + x1).min(w - 1))
-            };
-            if a > b {
-                continue;
-            }
-            let row = y as usize * wu;
-            for c in &mut acc[row + a as usize..=row + b as usize] {
-                c[q] = c[q].saturating_add(1);
-            }
-        }
-    }
     // Opacity by count, from a small table (counts past it are opaque enough).
     let table: Vec<u8> = (0..64)
         .map(|k| ((1.0 - (1.0 - ALPHA).powi(k)) * 255.0).round() as u8)
         .collect();
+    // The quadrants' tint under the points (drawn here rather than as four translucent
+    // rectangles: one pass over the pixels instead of two). Plane edges in raster pixels.
+    let tint: [[u32; 4]; 4] = Quadrant::ALL.map(|q| {
+        let c = theme::quadrant_color(q);
+        [
+            (c.r * 255.0) as u32,
+            (c.g * 255.0) as u32,
+            (c.b * 255.0) as u32,
+            (TINT * 255.0) as u32,
+        ]
+    });
+    let centre = view.to_px(size, 0.0, 0.0);
+    let (cx, cy) = (centre.x - x0 as f32, centre.y - y0 as f32);
+    let (px0, py0) = (tl.x - x0 as f32, tl.y - y0 as f32);
+    let (px1, py1) = (br.x - x0 as f32, br.y - y0 as f32);
     let mut rgba = vec![0u8; n * 4];
-    for (px, a) in rgba.chunks_exact_mut(4).zip(&acc) {
-        if *a == [0; 4] {
-            continue;
-        }
-        let k: u32 = a.iter().map(|&x| x as u32).sum();
-        let mut sum = [0u32; 3];
-        for (q, &count) in a.iter().enumerate() {
-            if count > 0 {
-                for (s, c) in sum.iter_mut().zip(colors[q]) {
-                    *s += count as u32 * c;
+    let finish = |out: &mut [u8], first_row: usize| {
+        for (r, line) in out.chunks_exact_mut(w as usize * 4).enumerate() {
+            let y = (first_row + r) as f32 + 0.5;
+            let on_plane_y = y >= py0 && y < py1;
+            let base = (first_row + r) * w as usize;
+            for (x, px) in line.chunks_exact_mut(4).enumerate() {
+                let xf = x as f32 + 0.5;
+                let under = (on_plane_y && xf >= px0 && xf < px1).then(|| {
+                    let q = match (xf >= cx, y < cy) {
+                        (true, true) => 0,
+                        (false, true) => 1,
+                        (false, false) => 2,
+                        (true, false) => 3,
+                    };
+                    tint[q]
+                });
+                let mut a = [0u32; 4];
+                for part in &parts {
+                    for (t, &c) in a.iter_mut().zip(&part[base + x]) {
+                        *t += c as u32;
+                    }
+                }
+                let k: u32 = a.iter().sum();
+                if k == 0 {
+                    if let Some(t) = under {
+                        px.copy_from_slice(&[t[0] as u8, t[1] as u8, t[2] as u8, t[3] as u8]);
+                    }
+                    continue;
+                }
+                let mut sum = [0u32; 3];
+                for (q, &count) in a.iter().enumerate() {
+                    if count > 0 {
+                        for (s, c) in sum.iter_mut().zip(colors[q]) {
+                            *s += count * c;
+                        }
+                    }
+                }
+                let dot = [sum[0] / k, sum[1] / k, sum[2] / k];
+                let alpha = table[(k as usize).min(table.len() - 1)] as u32;
+                match under {
+                    // The dot over the tint ("over", straight alpha).
+                    Some(t) => {
+                        let below = t[3] * (255 - alpha) / 255;
+                        let out_a = alpha + below;
+                        for ch in 0..3 {
+                            px[ch] = ((dot[ch] * alpha + t[ch] * below) / out_a.max(1)) as u8;
+                        }
+                        px[3] = out_a as u8;
+                    }
+                    None => {
+                        px[..3].copy_from_slice(&[dot[0] as u8, dot[1] as u8, dot[2] as u8]);
+                        px[3] = alpha as u8;
+                    }
                 }
             }
         }
-        px[0] = (sum[0] / k) as u8;
-        px[1] = (sum[1] / k) as u8;
-        px[2] = (sum[2] / k) as u8;
-        px[3] = table[(k as usize).min(table.len() - 1)];
-    }
-    Some(image::Handle::from_rgba(w as u32, h as u32, rgba))
+    };
+    let rows_each = (h as usize).div_ceil(RASTER_THREADS).max(1);
+    std::thread::scope(|scope| {
+        let mut chunks = rgba.chunks_mut(rows_each * w as usize * 4);
+        let first = chunks.next();
+        let handles: Vec<_> = chunks
+            .enumerate()
+            .map(|(k, c)| {
+                let finish = &finish;
+                scope.spawn(move || finish(c, (k + 1) * rows_each))
+            })
+            .collect();
+        if let Some(c) = first {
+            finish(c, 0);
+        }
+        for h in handles {
+            let _ = h.join();
+        }
+    });
+    Some(Raster {
+        image: image::Handle::from_rgba(w as u32, h as u32, rgba),
+        bounds: Rectangle::new(
+            Point::new(x0 as f32, y0 as f32),
+            Size::new(w as f32, h as f32),
+        ),
+    })
 }
 
 /// An arrow from `a` to `b` (a track's opening to its closing mood).
@@ -892,49 +1040,58 @@ mod tests {
         let mut pts = vec![pt(0, -0.5, 0.5)];
         pts.extend((1..50).map(|i| pt(i, 0.5, 0.5)));
         let data = MapData::new(pts);
-        let handle = rasterize(&data, view, size).expect("an image");
-        let image::Handle::Rgba {
-            width, pixels, ..
-        } = handle
-        else {
+        let r = rasterize(&data, view, size).expect("an image");
+        let image::Handle::Rgba { width, pixels, .. } = r.image else {
             panic!("an RGBA handle");
         };
         let alpha_at = |v: f32, a: f32| {
             let p = view.to_px(size, v, a);
-            pixels[((p.y as u32 * width + p.x as u32) * 4 + 3) as usize]
+            let (x, y) = ((p.x - r.bounds.x) as u32, (p.y - r.bounds.y) as u32);
+            pixels[((y * width + x) * 4 + 3) as usize]
         };
         let lone = alpha_at(-0.5, 0.5);
         let dense = alpha_at(0.5, 0.5);
         assert!(lone > 100 && lone < 160, "{lone}");
         assert_eq!(dense, 255);
-        assert_eq!(alpha_at(0.0, -0.5), 0);
+        assert_eq!(alpha_at(0.0, -0.5), (TINT * 255.0) as u8, "the tint alone");
     }
 
     #[test]
     fn points_at_and_past_the_edges_are_clipped_not_a_panic() {
         let data = MapData::new(
-            [(-1.0, -1.0), (1.0, 1.0), (-1.0, 1.0), (1.0, -1.0), (0.0, 0.0)]
-                .iter()
-                .enumerate()
-                .map(|(i, &(v, a))| pt(i as i64, v, a))
-                .collect(),
+            [
+                (-1.0, -1.0),
+                (1.0, 1.0),
+                (-1.0, 1.0),
+                (1.0, -1.0),
+                (0.0, 0.0),
+            ]
+            .iter()
+            .enumerate()
+            .map(|(i, &(v, a))| pt(i as i64, v, a))
+            .collect(),
         );
         for size in [Size::new(37.0, 23.0), Size::new(300.0, 200.0)] {
             for zoom in [1.0, 1.5, 3.0, 20.0, 64.0] {
                 for c in [(-1.0, -1.0), (1.0, 1.0), (1.0, -1.0), (0.0, 0.0)] {
                     let view = View { center: c, zoom };
-                    let image::Handle::Rgba { pixels, .. } =
-                        rasterize(&data, view, size).expect("an image")
+                    let r = rasterize(&data, view, size).expect("an image");
+                    let image::Handle::Rgba {
+                        width,
+                        height,
+                        pixels,
+                        ..
+                    } = r.image
                     else {
                         panic!("an RGBA handle");
                     };
-                    assert_eq!(
-                        pixels.len(),
-                        size.width as usize * size.height as usize * 4
-                    );
+                    assert_eq!(pixels.len(), (width * height * 4) as usize);
+                    assert!(r.bounds.x >= 0.0 && r.bounds.y >= 0.0);
+                    assert!(r.bounds.x + r.bounds.width <= size.width);
+                    assert!(r.bounds.y + r.bounds.height <= size.height);
                     // The point at the view's centre is drawn.
-                    let p = view.to_px(size, c.0, c.1);
-                    let i = ((p.y as usize) * size.width as usize + p.x as usize) * 4 + 3;
+                    let p = view.to_px(size, c.0, c.1) - Vector::new(r.bounds.x, r.bounds.y);
+                    let i = ((p.y as u32 * width + p.x as u32) * 4 + 3) as usize;
                     assert!(pixels[i] > 0, "{c:?} at zoom {zoom} in {size:?}");
                 }
             }
