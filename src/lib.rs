@@ -3,7 +3,8 @@
 //! Laid out the way data flows: `library` (scan, tags, store) -> `audio` (decode, resample,
 //! playback) -> `features` -> `model` (networks, inference) -> `analysis` (the background
 //! engine); `train` (data sets, folds, metrics, training) sits beside `model`; `mood` is the
-//! one emotion vocabulary; `gui` and `cli` are the edges.
+//! one emotion vocabulary; `themes` (audio words by k-means, theme scenes by LDA) turns
+//! segment embeddings into scenes; `gui` and `cli` are the edges.
 
 pub mod analysis;
 pub mod audio;
@@ -14,4 +15,5 @@ pub mod library;
 pub mod model;
 pub mod mood;
 pub mod playlists;
+pub mod themes;
 pub mod train;

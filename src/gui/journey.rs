@@ -11,7 +11,7 @@ use iced::{alignment, Element, Font, Length};
 use super::detail::muted_text;
 use super::playlists::SCROLLBAR_GUTTER;
 use super::theme;
-use super::widgets::map_canvas::JourneyMark;
+use super::widgets::map_canvas::{Ends, JourneyMark};
 use super::{fmt_time, FONT_NAME};
 use crate::mood::Quadrant;
 use crate::playlists::history::fmt_utc;
@@ -285,7 +285,7 @@ impl State {
     }
 
     /// What the map draws: the tracks with their arrows, the asked start and target.
-    pub fn marks(&self) -> (&[JourneyMark], Option<((f32, f32), (f32, f32))>) {
+    pub fn marks(&self) -> (&[JourneyMark], Option<Ends>) {
         (
             &self.marks,
             self.current
@@ -384,7 +384,7 @@ impl State {
                     self.status = Some("Planning…".into());
                     return Some(Event::Plan(spec));
                 }
-                Err(e) => self.status = Some(e.into()),
+                Err(e) => self.status = Some(e),
             },
             Message::Swap(i) | Message::Lock(i) | Message::Play(i)
                 if self.current.as_ref().is_none_or(|c| i >= c.items.len()) => {}

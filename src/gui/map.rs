@@ -11,7 +11,7 @@ use iced::{alignment, mouse, Element, Font, Length, Pixels, Point, Rectangle, Si
 use super::detail::muted_text;
 use super::theme;
 use super::widgets::map_canvas::{
-    DragMode, Interaction, JourneyMark, MapCanvas, MapData, MapEvent, Region, View,
+    DragMode, Ends, Interaction, JourneyMark, MapCanvas, MapData, MapEvent, Region, View,
 };
 use crate::library::BrowseRow;
 use crate::playlists::Session;
@@ -78,7 +78,7 @@ pub enum Event {
 #[derive(Default)]
 pub struct Overlay<'a> {
     pub journey: &'a [JourneyMark],
-    pub ends: Option<((f32, f32), (f32, f32))>,
+    pub ends: Option<Ends>,
     pub check_ins: [Option<(f32, f32)>; 2],
 }
 

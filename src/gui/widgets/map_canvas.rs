@@ -250,6 +250,9 @@ impl View {
     }
 }
 
+/// A journey's asked start and target points.
+pub type Ends = ((f32, f32), (f32, f32));
+
 /// One track of a journey drawn on the map.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JourneyMark {
@@ -294,7 +297,7 @@ pub struct MapCanvas<'a, M> {
     pub picked: Option<(f32, f32)>,
     pub journey: &'a [JourneyMark],
     /// The journey's asked start and target.
-    pub ends: Option<((f32, f32), (f32, f32))>,
+    pub ends: Option<Ends>,
     /// Session check-ins: before, after.
     pub check_ins: [Option<(f32, f32)>; 2],
     pub on_event: fn(MapEvent) -> M,
