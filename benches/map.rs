@@ -80,6 +80,7 @@ fn bench(c: &mut Criterion) {
         journey: &marks,
         ends: Some(((-0.5, -0.4), (0.5, 0.4))),
         check_ins: [None, None],
+        picking: false,
         on_event: |_| (),
     };
     let mut g = c.benchmark_group("map_frame");

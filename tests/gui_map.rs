@@ -105,6 +105,7 @@ fn on_canvas(app: &mut App, mode: DragMode, shift: bool, events: &[(Point, Optio
             journey: &[],
             ends: None,
             check_ins: [None, None],
+            picking: app.journey.checking_in().is_some(),
             on_event: |e| Message::Map(map::Message::Canvas(e)),
         };
         let element: iced::Element<'_, Message> = canvas(program)
@@ -347,15 +348,20 @@ fn gui_map_journey_is_planned_drawn_changed_kept_and_exported() {
     // Keep it as a session, with a check-in before.
     click(&mut app, "Record");
     assert_eq!(app.journey.checking_in(), Some(When::Before));
-    // The whole map, and a spot beyond the plane's corner: never a track.
+    // The whole map, and a click right on a track: while recording it marks the point,
+    // it does not open the track.
     click(&mut app, "Whole map");
     let view = app.map.view_state();
-    let spot = view.to_px(CANVAS, 1.0, -1.0) + iced::Vector::new(6.0, 6.0);
+    let track = app.map.data().points()[7].clone();
+    let spot = view.to_px(CANVAS, track.valence, track.arousal);
+    let detail_before = app.detail.id;
     on_canvas(&mut app, DragMode::Pan, false, &click_at(spot));
-    assert_eq!(
-        app.journey.check_ins()[0].map(|c| (c.valence, c.arousal)),
-        Some((1.0, -1.0))
-    );
+    let (v, a) = app.journey.check_ins()[0]
+        .map(|c| (c.valence, c.arousal))
+        .expect("a check-in before");
+    assert!((v - track.valence).abs() < 0.01 && (a - track.arousal).abs() < 0.01);
+    assert_eq!(app.detail.id, detail_before, "no track was opened");
+    assert_eq!(app.journey.checking_in(), None);
     send(
         &mut app,
         Message::Journey(journey::Message::Name("Tuesday <client>".into())),
@@ -376,7 +382,7 @@ fn gui_map_journey_is_planned_drawn_changed_kept_and_exported() {
     assert_eq!(kept.items.len(), n);
     assert_eq!(
         kept.before.map(|c| (c.valence, c.arousal)),
-        Some((1.0, -1.0)),
+        Some((v, a)),
         "the check-in made before saving was kept"
     );
     assert!(kept.items[1].stop.locked);

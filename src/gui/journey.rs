@@ -301,8 +301,14 @@ impl State {
 
     /// A click on the map: a check-in when one is waiting for it (answers its event).
     pub fn on_pick(&mut self, v: f32, a: f32) -> Option<Event> {
-        self.picked = Some((v, a));
-        let when = self.checking_in.take()?;
+        let Some(when) = self.checking_in.take() else {
+            self.picked = Some((v, a));
+            return None;
+        };
+        self.status = Some(format!(
+            "Recorded how the listener feels {}",
+            when_word(when)
+        ));
         let c = CheckIn {
             valence: v,
             arousal: a,
@@ -784,12 +790,14 @@ impl State {
         };
         let check = |w: When, c: Option<CheckIn>| {
             let said = match c {
-                Some(c) => format!(
-                    "{:+.2}, {:+.2} at {}",
-                    c.valence,
-                    c.arousal,
-                    fmt_utc(c.at).get(11..16).unwrap_or("")
-                ),
+                Some(c) => {
+                    format!(
+                        "{:+.2}, {:+.2} at {}",
+                        c.valence,
+                        c.arousal,
+                        fmt_utc(c.at).get(11..16).unwrap_or("")
+                    ) + " UTC"
+                }
                 None if self.checking_in == Some(w) => "click the map…".into(),
                 None => "not recorded".into(),
             };

@@ -28,6 +28,8 @@ pub struct State {
     picked: Option<(f32, f32)>,
     selected: Option<i64>,
     mood_now: Option<(f32, f32)>,
+    /// Clicks mark points, even on tracks (a check-in is waiting for one).
+    picking: bool,
     /// The canvas's last known size, for the zoom buttons (they zoom about its centre).
     size: Size,
 }
@@ -45,6 +47,7 @@ impl Default for State {
             picked: None,
             selected: None,
             mood_now: None,
+            picking: false,
             size: Size::new(800.0, 600.0),
         }
     }
@@ -127,6 +130,11 @@ impl State {
         self.mood_now = p;
     }
 
+    /// While on, a click marks a point wherever it lands (tracks are not selected).
+    pub fn set_picking(&mut self, on: bool) {
+        self.picking = on;
+    }
+
     fn recount(&mut self) {
         self.region_count = self.region.map_or(0, |r| self.data.inside(r).count());
     }
@@ -142,7 +150,10 @@ impl State {
                 Some(Event::Select(id))
             }
             Message::Canvas(MapEvent::Pick(v, a)) => {
-                self.picked = Some((v, a));
+                // A check-in's point is the check-in's, not a journey end.
+                if !self.picking {
+                    self.picked = Some((v, a));
+                }
                 Some(Event::Pick(v, a))
             }
             Message::Canvas(MapEvent::Region(r)) => {
@@ -256,6 +267,7 @@ impl State {
             journey: overlay.journey,
             ends: overlay.ends,
             check_ins: overlay.check_ins,
+            picking: self.picking,
             on_event: Message::Canvas,
         })
         .width(Length::Fill)
@@ -324,6 +336,7 @@ pub fn canvas_for<'a, M: Clone>(
         journey: overlay.journey,
         ends: overlay.ends,
         check_ins: overlay.check_ins,
+        picking: false,
         on_event,
     }
 }

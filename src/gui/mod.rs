@@ -621,10 +621,15 @@ impl App {
                 Some(e) => self.on_map_event(e),
                 None => Task::none(),
             },
-            Message::Journey(m) => match self.journey.update(m) {
-                Some(e) => self.on_journey_event(e),
-                None => Task::none(),
-            },
+            Message::Journey(m) => {
+                let task = match self.journey.update(m) {
+                    Some(e) => self.on_journey_event(e),
+                    None => Task::none(),
+                };
+                // A check-in waits for a click on the map, wherever it lands.
+                self.map.set_picking(self.journey.checking_in().is_some());
+                task
+            }
             Message::JourneyPlanned(r) => {
                 match r {
                     Ok(p) => {
@@ -772,10 +777,14 @@ impl App {
                 self.journey.set_track(title.map(|t| (id, t)));
                 self.select(id)
             }
-            map::Event::Pick(v, a) => match self.journey.on_pick(v, a) {
-                Some(e) => self.on_journey_event(e),
-                None => Task::none(),
-            },
+            map::Event::Pick(v, a) => {
+                let task = match self.journey.on_pick(v, a) {
+                    Some(e) => self.on_journey_event(e),
+                    None => Task::none(),
+                };
+                self.map.set_picking(self.journey.checking_in().is_some());
+                task
+            }
             map::Event::FilterLibrary(r) => {
                 self.library.set_region(Some(r));
                 self.screen = Screen::Library;

@@ -300,6 +300,8 @@ pub struct MapCanvas<'a, M> {
     pub ends: Option<Ends>,
     /// Session check-ins: before, after.
     pub check_ins: [Option<(f32, f32)>; 2],
+    /// A click marks a point even on a track (a check-in is being recorded).
+    pub picking: bool,
     pub on_event: fn(MapEvent) -> M,
 }
 
@@ -384,7 +386,10 @@ impl<M: Clone> canvas::Program<M> for MapCanvas<'_, M> {
                     None => {
                         let (v, a) = self.view.to_plane(size, p);
                         let radius = HIT_PX / self.view.scale(size);
-                        match self.data.nearest(v, a, radius) {
+                        let under = (!self.picking)
+                            .then(|| self.data.nearest(v, a, radius))
+                            .flatten();
+                        match under {
                             Some(t) => publish(MapEvent::Select(t.id)),
                             None => publish(MapEvent::Pick(v.clamp(-1.0, 1.0), a.clamp(-1.0, 1.0))),
                         }
@@ -437,6 +442,7 @@ impl<M: Clone> canvas::Program<M> for MapCanvas<'_, M> {
         match state.drag {
             Some((_, _, true)) => mouse::Interaction::Crosshair,
             Some(_) => mouse::Interaction::Grabbing,
+            None if self.picking => mouse::Interaction::Crosshair,
             None if state.hover.is_some() => mouse::Interaction::Pointer,
             None if self.selecting(state) => mouse::Interaction::Crosshair,
             None => mouse::Interaction::Grab,
