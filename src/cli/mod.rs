@@ -216,6 +216,21 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Theme scenes: LDA topics over audio words. `scenes codebook` fits the audio-word
+    /// codebook on a manifest's clips; `scenes evaluate` measures the scenes on labelled
+    /// clips held out by artist.
+    Scenes {
+        #[command(subcommand)]
+        action: Option<scenes::ScenesAction>,
+        /// Refit the library's scenes now.
+        #[arg(long)]
+        fit: bool,
+        /// Number of scenes (default: chosen by held-out perplexity where the library allows).
+        #[arg(long)]
+        scenes: Option<usize>,
+        #[arg(long, global = true)]
+        json: bool,
+    },
     /// Draw a file's spectrogram as a PNG (log-mel, magma; time and frequency extent are
     /// printed and stored in the PNG's text chunks).
     Spectrogram {
@@ -241,6 +256,7 @@ pub enum Command {
 
 mod analyze;
 mod playlists;
+mod scenes;
 mod train;
 
 pub fn main() -> ExitCode {
@@ -397,6 +413,49 @@ pub fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
+        Command::Scenes {
+            action,
+            fit: _,
+            scenes: _,
+            json,
+        } => match action {
+            Some(scenes::ScenesAction::Codebook {
+                manifest,
+                words,
+                seed,
+                out: out_path,
+                device,
+            }) => scenes::run_codebook(&manifest, words, seed, &out_path, device, json, &mut out)?,
+            Some(scenes::ScenesAction::Evaluate {
+                manifest,
+                scenes: topics,
+                seeds,
+                folds,
+                words,
+                split_seed,
+                codebook,
+                fit_scenes,
+                device,
+            }) => scenes::run_evaluate(
+                scenes::EvaluateArgs {
+                    manifest: &manifest,
+                    cfg: crate::themes::eval::EvalConfig {
+                        topics,
+                        seeds,
+                        folds,
+                        words,
+                        split_seed,
+                    },
+                    codebook: codebook.as_deref(),
+                    fit_scenes,
+                    device,
+                    json,
+                },
+                &mut out,
+            )?,
+            // The library's scenes (`valence scenes [--fit] [--scenes T]`) slot in here.
+            None => anyhow::bail!("valence scenes: not available yet"),
+        },
         Command::Spectrogram {
             file,
             output,

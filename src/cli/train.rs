@@ -30,7 +30,7 @@ use crate::train::{
     load_dataset, nested_cv, train_ensemble, Dataset, NestedResult, Scored, TrainOptions,
 };
 
-fn read_checked_manifest(path: &Path) -> Result<Manifest> {
+pub(super) fn read_checked_manifest(path: &Path) -> Result<Manifest> {
     let m = read_manifest(path, true)?;
     for w in &m.warnings {
         eprintln!("valence: warning: {w}");
@@ -43,7 +43,7 @@ fn read_checked_manifest(path: &Path) -> Result<Manifest> {
 
 /// Every manifest row's segment features, through the analyser's route (every patch), cached.
 /// `with_mtt` adds the MTT_musicnn view (`assets/models/mtt_musicnn.safetensors`).
-fn dataset(m: &Manifest, device: tch::Device, with_mtt: bool) -> Result<Dataset> {
+pub(super) fn dataset(m: &Manifest, device: tch::Device, with_mtt: bool) -> Result<Dataset> {
     let load = |asset: &str| -> Result<(Musicnn, SegmentCache)> {
         let path = find_asset(asset)?;
         let net = Musicnn::load(&path, device)?;

@@ -243,6 +243,12 @@ fn read_header(path: &Path) -> Result<Vec<String>, MusicnnError> {
     Ok(tags)
 }
 
+/// The 50 tag names of a musicnn weights file (from its metadata), without loading the
+/// network: e.g. to name scenes after stored tag vectors.
+pub fn read_tag_names(path: &Path) -> Result<Vec<String>, MusicnnError> {
+    read_header(path)
+}
+
 /// Tensors of the weights file, fetched by name with shape checks.
 struct Weights {
     path: String,

@@ -23,6 +23,12 @@
 //! Choosing `T` by held-out perplexity uses [`Model::perplexity`] (document completion) and
 //! compares it with a [`Unigram`] model on the same held-out tokens.
 //!
+//! Around the pipeline: [`naming`] names a scene after its most over-represented musicnn
+//! tags and its mood ("piano · ambient: calm"), with its mood mix and typical tracks;
+//! [`eval`] measures scenes on labelled clips held out by artist (`valence scenes
+//! evaluate`; the 4q-train figures are in `docs/scenes-4q.md`). The shipped codebook is
+//! [`default_codebook`] (`assets/themes/`, fitted by `valence scenes codebook`).
+//!
 //! # The numbers
 //!
 //! - **K = [`DEFAULT_WORDS`] = 128 audio words.** A track is short as documents go: at the
@@ -34,8 +40,9 @@
 //!   128 x 200 f32 = 100 KiB. Fitting: greedy k-means++ starts, [`kmeans::DEFAULT_RESTARTS`]
 //!   runs (the lowest inertia kept), at most [`kmeans::DEFAULT_MAX_ITER`] Lloyd updates each.
 //! - **T = [`DEFAULT_TOPICS`] = 16 scenes** when the user sets none: enough to split a library
-//!   by instrumentation and genre, few enough to show as cards and chips. The evaluation picks
-//!   `T` by held-out perplexity where the library allows.
+//!   by instrumentation and genre, few enough to show as cards and chips. On 4q-train (720
+//!   clips held out by artist, `docs/scenes-4q.md`) held-out perplexity keeps falling up to
+//!   T = 96 and its knee ([`eval::choose_topics`]) is at 16.
 //! - **alpha = 1/T** ([`LdaConfig::new`]): one pseudo-token of prior mass per track, whatever
 //!   `T`, so a 27-word track's mix follows its words and a track sits in one to three scenes
 //!   rather than spreading over all (interpretable cards, sharp chips); perplexities for
@@ -51,8 +58,10 @@
 //!
 //! Everything is deterministic for a fixed seed (ChaCha8, `train::seeded`).
 
+pub mod eval;
 pub mod kmeans;
 pub mod lda;
+pub mod naming;
 pub mod synthetic;
 
 pub use crate::model::musicnn::EMBEDDING_DIM;
@@ -102,6 +111,19 @@ pub enum ThemeError {
         #[source]
         source: std::io::Error,
     },
+    /// The shipped codebook is not where assets are looked for.
+    #[error(transparent)]
+    Asset(#[from] crate::model::assets::AssetError),
+}
+
+/// The shipped codebook's path under the asset folders (`model::assets`).
+pub const CODEBOOK_ASSET: &str = "themes/codebook.vlcb";
+
+/// The shipped codebook (`assets/themes/codebook.vlcb`, see its README), found the way the
+/// emotion model is (`model::assets::find_asset`: `$VALENCE_ASSETS`, next to the installed
+/// binary, then the repository's `assets/`).
+pub fn default_codebook() -> Result<Codebook, ThemeError> {
+    Codebook::load(&crate::model::assets::find_asset(CODEBOOK_ASSET)?)
 }
 
 /// FNV-1a 64 (the `fnv` crate, as the scanner's fingerprints) over the given byte chunks.
@@ -112,4 +134,38 @@ pub(crate) fn fnv64<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> u64 {
         h.write(c);
     }
     h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_codebook_loads_and_matches_its_readme() {
+        let cb = default_codebook().expect("assets/themes/codebook.vlcb");
+        assert_eq!(cb.k(), DEFAULT_WORDS);
+        assert_eq!(cb.dim(), EMBEDDING_DIM);
+        let readme = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/assets/themes/README.md"
+        ))
+        .expect("assets/themes/README.md");
+        let version = cb.version();
+        assert!(
+            readme.contains(&format!("`{version}`")),
+            "the README does not state the shipped version {version}"
+        );
+        assert!(
+            cb.provenance().contains("--words 128"),
+            "{}",
+            cb.provenance()
+        );
+        // Every centroid is a unit vector (checked on load too) and words are distinct.
+        for j in 0..cb.k() {
+            let c = cb.centroid(j).expect("centroid");
+            let n: f32 = c.iter().map(|v| v * v).sum::<f32>().sqrt();
+            assert!((n - 1.0).abs() < 1e-3);
+            assert_eq!(cb.assign(c), Some(j as u16));
+        }
+    }
 }
