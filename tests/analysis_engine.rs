@@ -261,6 +261,17 @@ fn library_of_200_with_bad_files_analyses_while_readers_read() {
     assert!(d.valence.abs() <= 1.0 && d.arousal.abs() <= 1.0);
     assert_eq!(d.embedding.len(), 200);
     assert!(!d.top_tags.is_empty());
+    // Theme scenes' inputs: one audio word per analysed patch, the 50 mean tag values.
+    let codebook = valence::themes::default_codebook().expect("the shipped codebook");
+    assert!(!d.words.is_empty());
+    assert!(
+        d.words.len() <= d.timeline.len() * 6,
+        "{} words",
+        d.words.len()
+    );
+    assert!(d.words.iter().all(|&w| (w as usize) < codebook.k()));
+    assert_eq!(d.tag_means.len(), 50);
+    assert!(d.tag_means.iter().all(|p| (0.0..=1.0).contains(p)));
     assert!(d.thumbnail.width > 100 && d.thumbnail.height == 48);
     assert!(d.thumbnail.pixels.iter().any(|&p| p > 128));
     drop(lib);

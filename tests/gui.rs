@@ -107,6 +107,8 @@ fn analysis(id: i64) -> DetailData {
             height: h,
             pixels,
         },
+        words: Vec::new(),
+        tag_means: Vec::new(),
     };
     let spectrogram = valence::gui::widgets::spectrogram_handle(&data.thumbnail);
     DetailData {

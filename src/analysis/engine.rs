@@ -49,10 +49,19 @@ pub enum EngineError {
     Emotion(#[from] EmotionError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The audio-word codebook (`assets/themes`; shared: the error may hold an io error).
+    #[error("{0}")]
+    Codebook(#[source] Arc<crate::themes::ThemeError>),
     #[error("cannot start an analysis worker thread: {0}")]
     Spawn(#[source] Arc<std::io::Error>),
     #[error("an analysis worker panicked: {0}")]
     WorkerPanicked(String),
+}
+
+impl From<crate::themes::ThemeError> for EngineError {
+    fn from(e: crate::themes::ThemeError) -> Self {
+        EngineError::Codebook(Arc::new(e))
+    }
 }
 
 /// Why one track could not be analysed: stored with the track and shown to the user (by
@@ -216,6 +225,8 @@ struct Models {
     musicnn: Musicnn,
     emotion: EmotionModel,
     tag_names: Vec<String>,
+    /// Each segment's audio word (theme scenes).
+    codebook: crate::themes::Codebook,
 }
 
 // SAFETY: libtorch modules are safe to run forward passes on from several threads at once
@@ -231,10 +242,15 @@ pub struct Engine {
 }
 
 /// Result version string of a model under this pipeline and stride.
-pub fn version_for(model_version: &str, stride: usize) -> AnalysisVersion {
+pub fn version_for(model_version: &str, stride: usize, codebook: &str) -> AnalysisVersion {
     AnalysisVersion {
         features: FEATURES_VERSION,
-        model: format!("{model_version}+a{PIPELINE_VERSION}s{}", stride.max(1)),
+        // The codebook is part of it: its words are stored with every result, and the
+        // segment embeddings they come from are not, so a new codebook means analysing again.
+        model: format!(
+            "{model_version}+a{PIPELINE_VERSION}s{}+{codebook}",
+            stride.max(1)
+        ),
     }
 }
 
@@ -256,7 +272,8 @@ pub fn default_version() -> Result<AnalysisVersion, EngineError> {
         .get("version")
         .and_then(|m| m.as_str())
         .ok_or_else(|| EmotionError::Load(format!("{}: no version", cfg.display())))?;
-    Ok(version_for(model, DEFAULT_STRIDE))
+    let codebook = crate::themes::default_codebook()?;
+    Ok(version_for(model, DEFAULT_STRIDE, &codebook.version()))
 }
 
 /// The shipped model's calibration (how a valence/arousal point becomes quadrant
@@ -295,13 +312,15 @@ impl Engine {
         }
         let musicnn = Musicnn::load(musicnn, device)?;
         let emotion = EmotionModel::load(emotion_dir, device)?;
-        let version = version_for(&emotion.cfg.version, opts.stride);
+        let codebook = crate::themes::default_codebook()?;
+        let version = version_for(&emotion.cfg.version, opts.stride, &codebook.version());
         let tag_names = musicnn.tag_names().to_vec();
         Ok(Self {
             models: Arc::new(Models {
                 musicnn,
                 emotion,
                 tag_names,
+                codebook,
             }),
             version,
             opts: EngineOptions {
@@ -723,6 +742,12 @@ fn finish_track(ctx: &NetCtx, p: &Prepared, rows: NetRows) -> Result<AnalysisDat
                 .map(|n| (n.clone(), mean_tags[i]))
         })
         .collect();
+    // A segment whose embedding has no word (non-finite, all zero) is left out.
+    let words = f
+        .emb
+        .iter()
+        .filter_map(|e| ctx.models.codebook.assign(e))
+        .collect();
     Ok(AnalysisData {
         probs: e.probs,
         valence: e.valence,
@@ -732,6 +757,8 @@ fn finish_track(ctx: &NetCtx, p: &Prepared, rows: NetRows) -> Result<AnalysisDat
         embedding: e.embedding,
         top_tags,
         thumbnail: p.thumbnail.clone(),
+        words,
+        tag_means: mean_tags.to_vec(),
     })
 }
 

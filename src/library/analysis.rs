@@ -86,6 +86,13 @@ pub struct AnalysisData {
     pub embedding: Vec<f32>,
     pub top_tags: Vec<(String, f32)>,
     pub thumbnail: Thumbnail,
+    /// The audio word of each segment (`themes::Codebook`), in order: the track's document
+    /// for theme scenes.
+    #[serde(skip)]
+    pub words: Vec<u16>,
+    /// The mean musicnn tag probabilities over the segments (scene names).
+    #[serde(skip)]
+    pub tag_means: Vec<f32>,
 }
 
 /// Share of a track, at each end, whose timeline makes its opening and closing mood.
@@ -194,6 +201,16 @@ fn f32s_to_blob(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
+fn u16s_to_blob(v: &[u16]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+fn blob_to_u16s(b: &[u8]) -> Vec<u16> {
+    b.chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect()
+}
+
 fn blob_to_f32s(b: &[u8]) -> Vec<f32> {
     b.chunks_exact(4)
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
@@ -271,9 +288,9 @@ impl Library {
                     "INSERT INTO analysis (track_id, status, features_version, model_version,
                         source_size, source_mtime_ns, analysed_at, quadrant, p1, p2, p3, p4,
                         valence, arousal, duration_s, top_tags, embedding, thumb_w, thumb_h, thumb,
-                        start_valence, start_arousal, end_valence, end_arousal)
+                        start_valence, start_arousal, end_valence, end_arousal, words, tag_means)
                      VALUES (?1, 'ok', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
-                        ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+                        ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
                     params![
                         track.id,
                         v.features,
@@ -298,6 +315,8 @@ impl Library {
                         sa,
                         ev,
                         ea,
+                        u16s_to_blob(&d.words),
+                        f32s_to_blob(&d.tag_means),
                     ],
                 )?;
                 let mut ins = tx.prepare_cached(
@@ -316,6 +335,30 @@ impl Library {
         Ok(())
     }
 
+    /// Every playable track's current audio words and mean tag probabilities (the
+    /// documents and names of theme scenes), in track id order.
+    pub fn scene_inputs(
+        &self,
+        v: &AnalysisVersion,
+    ) -> Result<Vec<(i64, Vec<u16>, Vec<f32>)>, StoreError> {
+        let sql = format!(
+            "SELECT t.id, a.words, a.tag_means
+             FROM tracks t JOIN analysis a ON a.track_id = t.id AND {CURRENT}
+             WHERE t.status = 'ok' AND a.status = 'ok' ORDER BY t.id"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params![v.features, v.model], |r| {
+            let words: Option<Vec<u8>> = r.get(1)?;
+            let tags: Option<Vec<u8>> = r.get(2)?;
+            Ok((
+                r.get(0)?,
+                words.as_deref().map(blob_to_u16s).unwrap_or_default(),
+                tags.as_deref().map(blob_to_f32s).unwrap_or_default(),
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// The stored result of a track (current or not), with its timeline.
     pub fn analysis(
         &self,
@@ -325,7 +368,7 @@ impl Library {
         let sql = format!(
             "SELECT a.status, a.error, a.features_version, a.model_version, a.analysed_at,
                     ({CURRENT}), a.p1, a.p2, a.p3, a.p4, a.valence, a.arousal, a.duration_s,
-                    a.top_tags, a.embedding, a.thumb_w, a.thumb_h, a.thumb
+                    a.top_tags, a.embedding, a.thumb_w, a.thumb_h, a.thumb, a.words, a.tag_means
              FROM analysis a JOIN tracks t ON t.id = a.track_id WHERE a.track_id = ?3"
         );
         let row = self
@@ -335,6 +378,8 @@ impl Library {
                 let data = if status == "ok" {
                     let tags: Option<String> = r.get(13)?;
                     let emb: Option<Vec<u8>> = r.get(14)?;
+                    let words: Option<Vec<u8>> = r.get(18)?;
+                    let tag_means: Option<Vec<u8>> = r.get(19)?;
                     Some(AnalysisData {
                         probs: [r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?],
                         valence: r.get(10)?,
@@ -350,6 +395,8 @@ impl Library {
                             height: r.get::<_, Option<u32>>(16)?.unwrap_or(0),
                             pixels: r.get::<_, Option<Vec<u8>>>(17)?.unwrap_or_default(),
                         },
+                        words: words.as_deref().map(blob_to_u16s).unwrap_or_default(),
+                        tag_means: tag_means.as_deref().map(blob_to_f32s).unwrap_or_default(),
                     })
                 } else {
                     None
@@ -542,6 +589,9 @@ mod tests {
                 height: 2,
                 pixels: vec![0, 64, 128, 255],
             },
+            // The round trip checks the words and tag means come back as stored.
+            words: vec![0, 127, 5, 5, u16::MAX],
+            tag_means: vec![0.125, 0.75, 0.0],
         }
     }
 
@@ -565,6 +615,9 @@ mod tests {
         let d = a.data.unwrap();
         assert_eq!(d, data(2));
         assert_eq!(d.quadrant(), Quadrant::Q3);
+        // Only the current ok result is a scene input.
+        let inputs = lib.scene_inputs(&v1).unwrap();
+        assert_eq!(inputs, vec![(pend[0].id, data(2).words, data(2).tag_means)]);
         assert_eq!(crate::mood::argmax(&d.probs), 2);
         let f = lib.analysis(pend[1].id, &v1).unwrap().unwrap();
         assert_eq!(f.error.as_deref(), Some("bad audio"));

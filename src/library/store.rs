@@ -199,6 +199,14 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX session_items_track ON session_items (track_id);
     "#,
+    // 6: each analysed track's audio words (one per segment, `themes::Codebook`, u16
+    // little-endian) and its mean musicnn tag probabilities (f32 little-endian): the
+    // documents and the names of theme scenes. Results stored before have neither; their
+    // version predates the codebook, so they are analysed again.
+    r#"
+    ALTER TABLE analysis ADD COLUMN words BLOB;
+    ALTER TABLE analysis ADD COLUMN tag_means BLOB;
+    "#,
 ];
 
 /// Schema version this build writes.

@@ -555,6 +555,52 @@ fn an_impossible_request_names_the_rule_that_blocked_it() {
 }
 
 #[test]
+fn a_region_playlist_keeps_to_its_rectangle_nearest_the_centre_first() {
+    let pool = open_pool(400);
+    let (valence, arousal) = ((-0.2, 0.4), (-0.5, 0.1));
+    let inside = |c: &Candidate| {
+        (valence.0..=valence.1).contains(&c.valence) && (arousal.0..=arousal.1).contains(&c.arousal)
+    };
+    let n_inside = pool.candidates.iter().filter(|c| inside(c)).count();
+    assert!(n_inside > 20, "{n_inside}");
+    let req = Request {
+        target: Target::Region { valence, arousal },
+        size: Size::Count(10),
+        variety: 0.0,
+        seed: 3,
+    };
+    let got = generate(&pool, &req).expect("a region playlist");
+    assert_eq!(got.tracks.len(), 10);
+    let by_id: HashMap<i64, &Candidate> = pool.candidates.iter().map(|c| (c.id, c)).collect();
+    for id in &got.tracks {
+        assert!(inside(by_id[id]), "track {id} is outside the region");
+    }
+    // With no variety, the picks are the region's tracks nearest its centre.
+    let centre = ((valence.0 + valence.1) / 2.0, (arousal.0 + arousal.1) / 2.0);
+    let d = |c: &Candidate| (c.valence - centre.0).hypot(c.arousal - centre.1);
+    let mut all: Vec<f32> = pool
+        .candidates
+        .iter()
+        .filter(|c| inside(c))
+        .map(|c| d(c))
+        .collect();
+    all.sort_by(f32::total_cmp);
+    let worst_picked = got
+        .tracks
+        .iter()
+        .map(|id| d(by_id[id]))
+        .fold(0.0f32, f32::max);
+    assert!(worst_picked <= all[9] + 1e-6, "{worst_picked} > {}", all[9]);
+    // Asking for more than the region holds names the rule.
+    let req = Request {
+        size: Size::Count(n_inside + 1),
+        ..req
+    };
+    let text = generate(&pool, &req).unwrap_err().to_string();
+    assert!(text.contains("outside the region: "), "{text}");
+}
+
+#[test]
 fn a_minutes_playlist_lands_within_five_percent() {
     let mut pool = open_pool(300);
     for (i, c) in Arc::make_mut(&mut pool.candidates).iter_mut().enumerate() {

@@ -179,6 +179,8 @@ pub fn mood_library(dir: &Path, tracks: &[MoodTrack], secs: f32, played: &[&str]
                 height: 0,
                 pixels: Vec::new(),
             },
+            words: Vec::new(),
+            tag_means: Vec::new(),
         };
         lib.store_analysis(&p, &v, Ok(&data)).expect("store");
         if played.contains(&title.as_str()) {
