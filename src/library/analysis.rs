@@ -95,6 +95,16 @@ pub struct AnalysisData {
     pub tag_means: Vec<f32>,
 }
 
+/// What theme scenes read of one analysed track.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SceneInput {
+    pub track_id: i64,
+    /// Its segments' audio words, in order.
+    pub words: Vec<u16>,
+    /// Its mean musicnn tag probabilities.
+    pub tag_means: Vec<f32>,
+}
+
 /// Share of a track, at each end, whose timeline makes its opening and closing mood.
 pub const SEAM_SHARE: f64 = 0.2;
 
@@ -337,10 +347,7 @@ impl Library {
 
     /// Every playable track's current audio words and mean tag probabilities (the
     /// documents and names of theme scenes), in track id order.
-    pub fn scene_inputs(
-        &self,
-        v: &AnalysisVersion,
-    ) -> Result<Vec<(i64, Vec<u16>, Vec<f32>)>, StoreError> {
+    pub fn scene_inputs(&self, v: &AnalysisVersion) -> Result<Vec<SceneInput>, StoreError> {
         let sql = format!(
             "SELECT t.id, a.words, a.tag_means
              FROM tracks t JOIN analysis a ON a.track_id = t.id AND {CURRENT}
@@ -350,11 +357,11 @@ impl Library {
         let rows = stmt.query_map(params![v.features, v.model], |r| {
             let words: Option<Vec<u8>> = r.get(1)?;
             let tags: Option<Vec<u8>> = r.get(2)?;
-            Ok((
-                r.get(0)?,
-                words.as_deref().map(blob_to_u16s).unwrap_or_default(),
-                tags.as_deref().map(blob_to_f32s).unwrap_or_default(),
-            ))
+            Ok(SceneInput {
+                track_id: r.get(0)?,
+                words: words.as_deref().map(blob_to_u16s).unwrap_or_default(),
+                tag_means: tags.as_deref().map(blob_to_f32s).unwrap_or_default(),
+            })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -617,7 +624,14 @@ mod tests {
         assert_eq!(d.quadrant(), Quadrant::Q3);
         // Only the current ok result is a scene input.
         let inputs = lib.scene_inputs(&v1).unwrap();
-        assert_eq!(inputs, vec![(pend[0].id, data(2).words, data(2).tag_means)]);
+        assert_eq!(
+            inputs,
+            vec![SceneInput {
+                track_id: pend[0].id,
+                words: data(2).words,
+                tag_means: data(2).tag_means,
+            }]
+        );
         assert_eq!(crate::mood::argmax(&d.probs), 2);
         let f = lib.analysis(pend[1].id, &v1).unwrap().unwrap();
         assert_eq!(f.error.as_deref(), Some("bad audio"));

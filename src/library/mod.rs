@@ -9,7 +9,7 @@ mod tags;
 pub use crate::mood::{Mood, Quadrant};
 pub use analysis::{
     seam_points, AnalysisCounts, AnalysisData, AnalysisVersion, BrowseRow, PendingTrack,
-    StoredAnalysis, Thumbnail, TimelinePoint,
+    SceneInput, StoredAnalysis, Thumbnail, TimelinePoint,
 };
 pub use scan::{scan, ScanOptions, ScanReport};
 pub use store::{

@@ -582,7 +582,7 @@ fn a_region_playlist_keeps_to_its_rectangle_nearest_the_centre_first() {
         .candidates
         .iter()
         .filter(|c| inside(c))
-        .map(|c| d(c))
+        .map(&d)
         .collect();
     all.sort_by(f32::total_cmp);
     let worst_picked = got
