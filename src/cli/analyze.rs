@@ -148,9 +148,11 @@ pub fn run_show(
 ) -> Result<()> {
     let t = find_track(lib, which)?;
     let a = lib.analysis(t.id, version)?;
+    // Theme scenes are optional: without a fit the mix is empty.
+    let scenes = lib.track_scenes(t.id).unwrap_or_default();
     if json {
         let mood = a.as_ref().and_then(|a| a.data.as_ref()).map(|d| d.mood());
-        let v = serde_json::json!({ "track": t, "analysis": a, "mood": mood, "running_version": version });
+        let v = serde_json::json!({ "track": t, "analysis": a, "mood": mood, "scenes": scenes, "running_version": version });
         serde_json::to_writer_pretty(&mut *out, &v)?;
         writeln!(out)?;
         return Ok(());
@@ -203,12 +205,20 @@ pub fn run_show(
             .map(|(n, p)| format!("{n} {p:.2}"))
             .collect();
         writeln!(out, "  tags: {}", tags.join(", "))?;
+        if !scenes.is_empty() {
+            let mix: Vec<String> = scenes
+                .iter()
+                .map(|s| format!("{} {:.0} %", s.name, s.share * 100.0))
+                .collect();
+            writeln!(out, "  scenes: {}", mix.join(", "))?;
+        }
         writeln!(
             out,
-            "  spectrogram thumbnail: {}x{}; embedding: {} values",
+            "  spectrogram thumbnail: {}x{}; embedding: {} values; {} audio words",
             d.thumbnail.width,
             d.thumbnail.height,
-            d.embedding.len()
+            d.embedding.len(),
+            d.words.len()
         )?;
         writeln!(out, "  timeline ({} points):", d.timeline.len())?;
         for p in &d.timeline {

@@ -415,8 +415,8 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Scenes {
             action,
-            fit: _,
-            scenes: _,
+            fit,
+            scenes: topics,
             json,
         } => match action {
             Some(scenes::ScenesAction::Codebook {
@@ -453,8 +453,10 @@ pub fn run(cli: Cli) -> Result<()> {
                 },
                 &mut out,
             )?,
-            // The library's scenes (`valence scenes [--fit] [--scenes T]`) slot in here.
-            None => anyhow::bail!("valence scenes: not available yet"),
+            None => {
+                let mut lib = open_library(cli.db)?;
+                scenes::run_library(&mut lib, fit, topics, json, &mut out)?
+            }
         },
         Command::Spectrogram {
             file,

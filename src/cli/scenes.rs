@@ -1,6 +1,8 @@
-//! `valence scenes codebook` (fit the audio-word codebook on a manifest's clips) and
-//! `valence scenes evaluate` (the scene figures on labelled clips, held out by artist). Both
-//! read the clips' segment features through training's cached route (`train::dataset`).
+//! `valence scenes` (the library's theme scenes: fit when due or asked, fold new tracks in,
+//! list), `valence scenes codebook` (fit the audio-word codebook on a manifest's clips) and
+//! `valence scenes evaluate` (the scene figures on labelled clips, held out by artist). The
+//! last two read the clips' segment features through training's cached route
+//! (`train::dataset`).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -416,6 +418,66 @@ fn write_scenes(
             out,
             "| {} | {} | {:.1} | {} | {mix} | {typical} |",
             s.scene, s.name, s.weight, s.main_tracks
+        )?;
+    }
+    Ok(())
+}
+
+/// `valence scenes [--fit] [--scenes T] [--json]`: fits the library's scenes when asked or
+/// due (none yet, or the library grew by a fifth), folds new tracks in, lists the scenes.
+pub fn run_library(
+    lib: &mut crate::library::Library,
+    fit: bool,
+    topics: Option<usize>,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<()> {
+    let v = crate::analysis::default_version()?;
+    let cal = crate::analysis::default_calibration().unwrap_or_default();
+    let mut report = None;
+    if fit || topics.is_some() || lib.scenes_due(&v)? {
+        let tags = crate::model::musicnn::read_tag_names(&find_asset(MUSICNN_ASSET)?)?;
+        report = Some(lib.fit_scenes(&v, &cal, &tags, topics, 0)?);
+    }
+    let folded = lib.fold_in_scenes(&v)?;
+    let scenes = lib.scenes(&v, &cal)?;
+    if json {
+        let j = serde_json::json!({ "fit": report, "folded_in": folded, "scenes": scenes });
+        serde_json::to_writer_pretty(&mut *out, &j)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    if let Some(r) = &report {
+        writeln!(
+            out,
+            "fitted {} scenes on {} tracks ({} continue earlier scenes, {} gone)",
+            r.scenes, r.tracks, r.kept, r.removed
+        )?;
+    }
+    if folded > 0 {
+        writeln!(out, "{folded} new tracks placed in the scenes")?;
+    }
+    if scenes.is_empty() {
+        writeln!(
+            out,
+            "no scenes yet: they are fitted once {} tracks are analysed (`valence scenes --fit`)",
+            crate::themes::store::MIN_TRACKS
+        )?;
+    }
+    for s in &scenes {
+        let mix: Vec<String> = Quadrant::ALL
+            .iter()
+            .zip(s.mood_mix)
+            .filter(|(_, m)| *m >= 0.005)
+            .map(|(q, m)| format!("{q} {:.0} %", m * 100.0))
+            .collect();
+        writeln!(
+            out,
+            "{:>4}  {:<40.40}  {:>4} tracks  {}",
+            s.id,
+            s.name,
+            s.tracks,
+            mix.join(", ")
         )?;
     }
     Ok(())

@@ -103,6 +103,8 @@ pub struct SceneInput {
     pub words: Vec<u16>,
     /// Its mean musicnn tag probabilities.
     pub tag_means: Vec<f32>,
+    /// Its (valence, arousal).
+    pub point: (f32, f32),
 }
 
 /// Share of a track, at each end, whose timeline makes its opening and closing mood.
@@ -349,7 +351,7 @@ impl Library {
     /// documents and names of theme scenes), in track id order.
     pub fn scene_inputs(&self, v: &AnalysisVersion) -> Result<Vec<SceneInput>, StoreError> {
         let sql = format!(
-            "SELECT t.id, a.words, a.tag_means
+            "SELECT t.id, a.words, a.tag_means, a.valence, a.arousal
              FROM tracks t JOIN analysis a ON a.track_id = t.id AND {CURRENT}
              WHERE t.status = 'ok' AND a.status = 'ok' ORDER BY t.id"
         );
@@ -361,6 +363,10 @@ impl Library {
                 track_id: r.get(0)?,
                 words: words.as_deref().map(blob_to_u16s).unwrap_or_default(),
                 tag_means: tags.as_deref().map(blob_to_f32s).unwrap_or_default(),
+                point: (
+                    r.get::<_, Option<f32>>(3)?.unwrap_or(0.0),
+                    r.get::<_, Option<f32>>(4)?.unwrap_or(0.0),
+                ),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -630,6 +636,7 @@ mod tests {
                 track_id: pend[0].id,
                 words: data(2).words,
                 tag_means: data(2).tag_means,
+                point: (data(2).valence, data(2).arousal),
             }]
         );
         assert_eq!(crate::mood::argmax(&d.probs), 2);

@@ -4,7 +4,9 @@
 //!
 //! The moods are a seeded mixture of clusters, like a real collection (dense around a few
 //! styles, thin between them), not a uniform square; each track's opening and closing
-//! moods lie up to 0.15 from its mean on each axis, so journeys have seams to join.
+//! moods lie up to 0.15 from its mean on each axis, so journeys have seams to join. Each
+//! cluster also has its own audio words and two tags that stand out, so theme scenes have
+//! something to find.
 
 use std::path::Path;
 
@@ -86,9 +88,9 @@ pub fn write_demo_library(
             "INSERT INTO analysis (track_id, status, features_version, model_version,
                 source_size, source_mtime_ns, analysed_at, quadrant, p1, p2, p3, p4,
                 valence, arousal, duration_s,
-                start_valence, start_arousal, end_valence, end_arousal)
+                start_valence, start_arousal, end_valence, end_arousal, words, tag_means)
              VALUES (?1, 'ok', ?2, ?3, 1000, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,
-                ?13, ?14, ?15, ?16)",
+                ?13, ?14, ?15, ?16, ?17, ?18)",
         )?;
         let mut artist = String::new();
         let mut album = String::new();
@@ -112,6 +114,24 @@ pub fn write_demo_library(
                 })
                 .unwrap_or(&CLUSTERS[0]);
             let ((cv, ca), sd, _) = *cluster;
+            let c = CLUSTERS.iter().position(|k| k == cluster).unwrap_or(0);
+            // Audio words: mostly the cluster's own sixteen, some from anywhere (128).
+            let words: Vec<u8> = (0..20)
+                .map(|_| {
+                    let w = if rng.unit() < 0.8 {
+                        c as u64 * 16 + rng.next() % 16
+                    } else {
+                        rng.next() % 128
+                    };
+                    w as u16
+                })
+                .flat_map(|w| w.to_le_bytes())
+                .collect();
+            // Tag means: the cluster's two tags stand out.
+            let tags: Vec<u8> = (0..50)
+                .map(|t| if t / 2 == c { 0.6f32 } else { 0.04 })
+                .flat_map(|p| p.to_le_bytes())
+                .collect();
             let val = (cv + sd * rng.gauss()).clamp(-0.98, 0.98);
             let aro = (ca + sd * rng.gauss()).clamp(-0.98, 0.98);
             let mood = Mood::from_point(val, aro, cal);
@@ -148,7 +168,9 @@ pub fn write_demo_library(
                 sv,
                 sa,
                 ev,
-                ea
+                ea,
+                words,
+                tags
             ])?;
             if (val + 0.35).hypot(aro + 0.3) < 0.2 {
                 near_mood.push((id, secs));

@@ -207,6 +207,31 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE analysis ADD COLUMN words BLOB;
     ALTER TABLE analysis ADD COLUMN tag_means BLOB;
     "#,
+    // 7: theme scenes of the library (`themes::store`): the current fit (its LDA model as
+    // JSON, the tracks it saw), the scenes with a stable id across refits and the user's
+    // name, and each track's scene mix (f32 little-endian per topic of the fit).
+    r#"
+    CREATE TABLE scene_fits (
+        id        INTEGER PRIMARY KEY,
+        fitted_at INTEGER NOT NULL,
+        version   TEXT    NOT NULL,
+        topics    INTEGER NOT NULL CHECK (topics > 0),
+        tracks    INTEGER NOT NULL,
+        model     BLOB    NOT NULL
+    );
+    CREATE TABLE scenes (
+        id        INTEGER PRIMARY KEY,
+        topic     INTEGER NOT NULL,
+        name      TEXT    NOT NULL,
+        user_name TEXT
+    );
+    CREATE TABLE track_scenes (
+        track_id INTEGER PRIMARY KEY REFERENCES tracks (id) ON DELETE CASCADE,
+        mix      BLOB    NOT NULL,
+        main     INTEGER REFERENCES scenes (id) ON DELETE SET NULL
+    );
+    CREATE INDEX track_scenes_main ON track_scenes (main);
+    "#,
 ];
 
 /// Schema version this build writes.

@@ -62,6 +62,7 @@ pub mod eval;
 pub mod kmeans;
 pub mod lda;
 pub mod naming;
+pub mod store;
 pub mod synthetic;
 
 pub use crate::model::musicnn::EMBEDDING_DIM;
