@@ -30,8 +30,6 @@ pub struct State {
     mood_now: Option<(f32, f32)>,
     /// Clicks mark points, even on tracks (a check-in is waiting for one).
     picking: bool,
-    /// The canvas's last known size, for the zoom buttons (they zoom about its centre).
-    size: Size,
 }
 
 impl Default for State {
@@ -48,7 +46,6 @@ impl Default for State {
             selected: None,
             mood_now: None,
             picking: false,
-            size: Size::new(800.0, 600.0),
         }
     }
 }
@@ -166,8 +163,10 @@ impl State {
                 None
             }
             Message::Zoom(f) => {
-                let c = Point::new(self.size.width / 2.0, self.size.height / 2.0);
-                let v = self.view.zoomed(self.size, c, f);
+                // About the canvas's centre, which is the view's centre whatever its size.
+                let size = Size::new(800.0, 600.0);
+                let centre = Point::new(size.width / 2.0, size.height / 2.0);
+                let v = self.view.zoomed(size, centre, f);
                 self.set_view(v);
                 None
             }

@@ -844,7 +844,8 @@ impl App {
                 if queue.is_empty() {
                     return Task::none();
                 }
-                let e = self.player.play_queue(queue, start.min(items.len() - 1));
+                let last = queue.len() - 1;
+                let e = self.player.play_queue(queue, start.min(last));
                 self.on_player_event(e)
             }
             journey::Event::Save(new, check_ins) => Task::perform(
