@@ -125,6 +125,7 @@ fn analysis(id: i64) -> DetailData {
         }),
         spectrogram,
         never_in_playlists: false,
+        scenes: Vec::new(),
     }
 }
 
@@ -142,6 +143,7 @@ fn failed_detail(id: i64) -> DetailData {
         analysis: None,
         spectrogram: None,
         never_in_playlists: false,
+        scenes: Vec::new(),
     }
 }
 

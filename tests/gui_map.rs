@@ -432,3 +432,37 @@ fn gui_snapshot_map_with_a_journey_dark() {
         "the map differs from tests/gui/map-journey-dark-tiny-skia.png"
     );
 }
+
+#[test]
+fn gui_detail_shows_the_track_scene_mix() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = demo(dir.path());
+    // Scenes fitted as `valence scenes` would.
+    {
+        let mut lib = Library::open(&db).expect("db");
+        let v = valence::analysis::default_version().expect("version");
+        let cal = valence::analysis::default_calibration().unwrap_or_default();
+        let musicnn = valence::model::assets::find_asset(valence::model::tagger::MUSICNN_ASSET)
+            .expect("musicnn");
+        let tags = valence::model::musicnn::read_tag_names(&musicnn).expect("tag names");
+        lib.fit_scenes(&v, &cal, &tags, Some(8), 0).expect("scenes");
+    }
+    let (mut app, task) = App::with_db(db.clone(), no_device as player::Opener);
+    run(&mut app, task);
+    let id = app.library.rows()[3].id;
+    let mix = Library::open(&db)
+        .expect("db")
+        .track_scenes(id)
+        .expect("mix");
+    assert!(!mix.is_empty());
+    send(
+        &mut app,
+        Message::Library(valence::gui::library::Message::Clicked(id)),
+    );
+    assert!(
+        shows(&app, "THEME SCENES"),
+        "the detail has a scenes section"
+    );
+    assert!(shows(&app, &mix[0].name), "{}", mix[0].name);
+    assert!(shows(&app, &format!("{:.0}%", mix[0].share * 100.0)));
+}

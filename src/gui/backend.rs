@@ -166,6 +166,8 @@ pub struct DetailData {
     pub spectrogram: Option<image::Handle>,
     /// Marked "never in playlists".
     pub never_in_playlists: bool,
+    /// Its theme scenes, largest share first (empty before scenes are fitted).
+    pub scenes: Vec<crate::themes::store::SceneShare>,
 }
 
 pub async fn load_detail(db: PathBuf, id: i64) -> Result<DetailData, BackendError> {
@@ -179,12 +181,15 @@ pub async fn load_detail(db: PathBuf, id: i64) -> Result<DetailData, BackendErro
             .and_then(|a| a.data.as_ref())
             .and_then(|d| super::widgets::spectrogram_handle(&d.thumbnail));
         let never_in_playlists = lib.never_in_playlists()?.contains(&id);
+        // Scenes are extra: a problem reading them leaves them out, not the detail.
+        let scenes = lib.track_scenes(id).unwrap_or_default();
         Ok(DetailData {
             id,
             track,
             analysis,
             spectrogram,
             never_in_playlists,
+            scenes,
         })
     })
     .await

@@ -216,6 +216,21 @@ impl State {
                         }))
                         .spacing(theme::SPACE_XS);
                         body = body.push(section("Top tags", tags.into()));
+                        if !d.scenes.is_empty() {
+                            let scenes = column(d.scenes.iter().map(|s| {
+                                row![
+                                    text(s.name.clone())
+                                        .size(theme::TEXT_BODY)
+                                        .width(Length::Fill),
+                                    text(format!("{:.0}%", s.share * 100.0))
+                                        .size(theme::TEXT_SMALL)
+                                        .style(muted_text),
+                                ]
+                                .into()
+                            }))
+                            .spacing(theme::SPACE_XS);
+                            body = body.push(section("Theme scenes", scenes.into()));
+                        }
                     }
                     None if analysis.and_then(|a| a.error.as_ref()).is_none()
                         && d.track.as_ref().and_then(|t| t.error.as_ref()).is_none() =>
