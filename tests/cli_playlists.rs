@@ -4,10 +4,9 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Command, Output};
-
 use serde_json::Value;
+
+use common::{valence_cli as valence, valence_json as json};
 
 const TRACKS: [common::MoodTrack; 7] = [
     ("Morning Run", "Ana Ray", "Bright", 0.7, 0.5),
@@ -18,30 +17,6 @@ const TRACKS: [common::MoodTrack; 7] = [
     ("Quiet Field", "Fay Hill", "Calm", 0.4, -0.5),
     ("Slow Tide", "Gus Ivy", "Calm", 0.3, -0.3),
 ];
-
-fn valence(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_valence"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .output()
-        .expect("run valence")
-}
-
-fn json(db: &Path, args: &[&str]) -> Value {
-    let o = valence(db, args);
-    assert!(
-        o.status.success(),
-        "valence {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
-        panic!(
-            "valence {args:?} printed no JSON ({e}): {}",
-            String::from_utf8_lossy(&o.stdout)
-        )
-    })
-}
 
 #[test]
 fn cli_history_mood_and_playlists() {

@@ -2,34 +2,13 @@
 //! analysed library whose clusters each have their own audio words and tags
 //! (`valence::library::demo`).
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn valence(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_valence"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .output()
-        .expect("run valence")
-}
-
-fn json(db: &Path, args: &[&str]) -> Value {
-    let o = valence(db, args);
-    assert!(
-        o.status.success(),
-        "valence {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
-        panic!(
-            "valence {args:?} printed no JSON ({e}): {}",
-            String::from_utf8_lossy(&o.stdout)
-        )
-    })
-}
+use common::{valence_cli as valence, valence_json as json};
 
 fn demo(db: &Path, tracks: usize) {
     let v = valence::analysis::default_version().expect("the shipped model");

@@ -7,13 +7,14 @@
 //! The map's own mouse handling is exercised on the canvas alone (its bounds are then the
 //! simulator's, so a track's pixel is known); what it publishes goes into the app.
 
+mod common;
+
+use common::window::{self, run, send};
+
 use std::path::{Path, PathBuf};
 
-use iced::futures::executor::block_on;
-use iced::futures::StreamExt;
 use iced::widget::canvas;
-use iced::{keyboard, mouse, Length, Point, Settings, Size, Task};
-use iced_test::runtime::{task, Action};
+use iced::{keyboard, mouse, Length, Point, Settings, Size};
 use iced_test::simulator::Simulator;
 use valence::audio::player::{AudioOutput, OutputError};
 use valence::gui::widgets::map_canvas::{DragMode, MapCanvas, View};
@@ -24,52 +25,23 @@ use valence::playlists::When;
 /// The window's size; tall, so the whole journey panel shows without scrolling (each
 /// simulated frame starts unscrolled).
 const WINDOW: (f32, f32) = (1280.0, 1400.0);
+
+fn sim(app: &App) -> iced_test::simulator::Simulator<'_, Message> {
+    window::sim(app, WINDOW.into())
+}
+
+fn shows(app: &App, label: &str) -> bool {
+    window::shows(app, WINDOW.into(), label)
+}
+
+fn click(app: &mut App, label: &str) {
+    window::click(app, WINDOW.into(), label)
+}
 const CANVAS: Size = Size::new(600.0, 600.0);
 const TRACKS: usize = 800;
 
 fn no_device() -> Result<AudioOutput, OutputError> {
     Err(OutputError::Device("test".into()))
-}
-
-/// Runs `task` to its end, feeding every message it produces back into the app.
-fn run(app: &mut App, task: Task<Message>) {
-    let mut queue = vec![task];
-    while let Some(t) = queue.pop() {
-        let Some(stream) = task::into_stream(t) else {
-            continue;
-        };
-        for action in block_on(stream.collect::<Vec<_>>()) {
-            if let Action::Output(m) = action {
-                queue.push(app.update(m));
-            }
-        }
-    }
-}
-
-fn send(app: &mut App, m: Message) {
-    let t = app.update(m);
-    run(app, t);
-}
-
-fn sim(app: &App) -> Simulator<'_, Message> {
-    Simulator::with_size(Settings::default(), WINDOW, app.view())
-}
-
-fn shows(app: &App, label: &str) -> bool {
-    sim(app).find(label).is_ok()
-}
-
-fn click(app: &mut App, label: &str) {
-    let messages: Vec<Message> = {
-        let mut ui = sim(app);
-        ui.click(label)
-            .unwrap_or_else(|e| panic!("cannot click {label:?}: {e}"));
-        ui.into_messages().collect()
-    };
-    assert!(!messages.is_empty(), "clicking {label:?} did nothing");
-    for m in messages {
-        send(app, m);
-    }
 }
 
 fn demo(dir: &Path) -> PathBuf {

@@ -8,14 +8,11 @@
 
 mod common;
 
+use common::window::{self, run};
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use iced::futures::executor::block_on;
-use iced::futures::StreamExt;
-use iced::{Settings, Task};
-use iced_test::runtime::{task, Action};
-use iced_test::simulator::Simulator;
 use valence::audio::player::{AudioOutput, OutputError};
 use valence::gui::{player, App, Message, Screen};
 use valence::library::Library;
@@ -23,48 +20,20 @@ use valence::mood::Quadrant;
 use valence::playlists::PlayEnd;
 
 const SIZE: (f32, f32) = (1280.0, 800.0);
+
+fn shows(app: &App, label: &str) -> bool {
+    window::shows(app, SIZE.into(), label)
+}
+
+fn click(app: &mut App, label: &str) {
+    window::click(app, SIZE.into(), label)
+}
+
 /// Seconds per synthetic track: longer than 30 s, so a play can count.
 const TRACK_SECS: f32 = 40.0;
 
 fn fast_output() -> Result<AudioOutput, OutputError> {
     AudioOutput::open_virtual(100.0)
-}
-
-/// Runs `task` to its end, feeding every message it produces back into the app.
-fn run(app: &mut App, task: Task<Message>) {
-    let mut queue = vec![task];
-    while let Some(t) = queue.pop() {
-        let Some(stream) = task::into_stream(t) else {
-            continue;
-        };
-        for action in block_on(stream.collect::<Vec<_>>()) {
-            if let Action::Output(m) = action {
-                queue.push(app.update(m));
-            }
-        }
-    }
-}
-
-fn sim(app: &App) -> Simulator<'_, Message> {
-    Simulator::with_size(Settings::default(), SIZE, app.view())
-}
-
-fn shows(app: &App, label: &str) -> bool {
-    sim(app).find(label).is_ok()
-}
-
-fn click(app: &mut App, label: &str) {
-    let messages: Vec<Message> = {
-        let mut ui = sim(app);
-        ui.click(label)
-            .unwrap_or_else(|e| panic!("cannot click {label:?}: {e}"));
-        ui.into_messages().collect()
-    };
-    assert!(!messages.is_empty(), "clicking {label:?} did nothing");
-    for m in messages {
-        let t = app.update(m);
-        run(app, t);
-    }
 }
 
 const TRACKS: [common::MoodTrack; 6] = [

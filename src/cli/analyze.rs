@@ -12,17 +12,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::analysis::{Control, Engine, EngineOptions, Summary};
 use crate::library::{AnalysisVersion, Library, TrackRow};
 
-/// "Q1 Happy", with "(uncertain; or Q4 Calm)" when the mood is uncertain (`Mood::is_uncertain`).
-fn mood_text(m: &crate::mood::Mood) -> String {
-    let q = m.quadrant;
-    if m.is_uncertain() {
-        let r = m.runner_up();
-        format!("{q} {} (uncertain; or {r} {})", q.label(), r.label())
-    } else {
-        format!("{q} {}", q.label())
-    }
-}
-
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_sigint(_: libc::c_int) {
@@ -191,7 +180,7 @@ pub fn run_show(
         writeln!(
             out,
             "  mood: {}  (p = {:.2} {:.2} {:.2} {:.2})  valence {:+.2}  arousal {:+.2}",
-            mood_text(&d.mood()),
+            d.mood().text(),
             d.probs[0],
             d.probs[1],
             d.probs[2],
@@ -227,7 +216,7 @@ pub fn run_show(
                 "    {:>7.1}-{:>7.1} s  {:<34} valence {:+.2}  arousal {:+.2}",
                 p.start_s,
                 p.end_s,
-                mood_text(&p.mood()),
+                p.mood().text(),
                 p.valence,
                 p.arousal
             )?;

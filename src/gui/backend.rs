@@ -415,14 +415,7 @@ pub async fn save_session(
     check_ins: [Option<CheckIn>; 2],
 ) -> Result<i64, BackendError> {
     off_thread("sessions", move || {
-        let mut lib = Library::open(&db)?;
-        let id = lib.save_session(&new)?;
-        for (when, c) in [When::Before, When::After].into_iter().zip(check_ins) {
-            if let Some(c) = c {
-                lib.edit_session(id, SessionEdit::CheckIn(when, Some((c.valence, c.arousal))))?;
-            }
-        }
-        Ok(id)
+        Ok(Library::open(&db)?.save_session_with(&new, check_ins)?)
     })
     .await
 }
@@ -450,10 +443,15 @@ pub async fn edit_session(db: PathBuf, id: i64, change: SessionChange) -> Result
                 notes,
                 stops,
             } => {
-                lib.edit_session(id, SessionEdit::Rename(name))?;
-                lib.edit_session(id, SessionEdit::Client(client))?;
-                lib.edit_session(id, SessionEdit::Notes(notes))?;
-                lib.edit_session(id, SessionEdit::Stops(stops))?;
+                lib.edit_session_with(
+                    id,
+                    vec![
+                        SessionEdit::Rename(name),
+                        SessionEdit::Client(client),
+                        SessionEdit::Notes(notes),
+                        SessionEdit::Stops(stops),
+                    ],
+                )?;
             }
             SessionChange::CheckIn(w, p) => {
                 lib.edit_session(id, SessionEdit::CheckIn(w, p))?;

@@ -57,19 +57,8 @@ pub const PLAYLIST_VARIETY: f32 = 0.3;
 /// snapshot tests render the same glyphs).
 pub const FONT_NAME: &str = "Fira Sans";
 
-/// Seconds as m:ss (h:mm:ss past an hour).
-pub fn fmt_time(secs: f64) -> String {
-    let s = if secs.is_finite() {
-        secs.max(0.0) as u64
-    } else {
-        0
-    };
-    if s >= 3600 {
-        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-    } else {
-        format!("{}:{:02}", s / 60, s % 60)
-    }
-}
+/// Seconds as m:ss (h:mm:ss past an hour): the one formatter, shared with the data layer.
+pub use crate::playlists::history::fmt_clock as fmt_time;
 
 /// Opens the window on the library at `db`. Blocks until the window closes.
 pub fn run(db: PathBuf) -> iced::Result {

@@ -284,6 +284,16 @@ fn item_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionItem> {
 impl Library {
     /// Keeps a new session; returns its id.
     pub fn save_session(&mut self, s: &NewSession) -> Result<i64, SessionError> {
+        self.save_session_with(s, [None, None])
+    }
+
+    /// [`Library::save_session`] with the check-ins recorded before it was saved (before,
+    /// after), kept with their own times, in the same transaction.
+    pub fn save_session_with(
+        &mut self,
+        s: &NewSession,
+        check_ins: [Option<CheckIn>; 2],
+    ) -> Result<i64, SessionError> {
         let name = clean_name(&s.name)?;
         check_request(&s.request)?;
         check_stops(&s.stops)?;
@@ -303,6 +313,11 @@ impl Library {
         )?;
         let id = tx.last_insert_rowid();
         write_items(&tx, id, &s.stops)?;
+        for (when, c) in [When::Before, When::After].into_iter().zip(check_ins) {
+            if let Some(c) = c {
+                set_check_in(&tx, id, when, Some((c.valence, c.arousal)), c.at, now)?;
+            }
+        }
         tx.commit()?;
         Ok(id)
     }
@@ -363,60 +378,21 @@ impl Library {
 
     /// Changes a session; false when there is no such session.
     pub fn edit_session(&mut self, id: i64, edit: SessionEdit) -> Result<bool, SessionError> {
+        self.edit_session_with(id, vec![edit])
+    }
+
+    /// Several edits of one session in one transaction (all or none).
+    pub fn edit_session_with(
+        &mut self,
+        id: i64,
+        edits: Vec<SessionEdit>,
+    ) -> Result<bool, SessionError> {
         let now = now_secs();
         let tx = self.conn.transaction()?;
-        let n = match edit {
-            SessionEdit::Rename(name) => tx.execute(
-                "UPDATE sessions SET name = ?2, updated_at = ?3 WHERE id = ?1",
-                params![id, clean_name(&name)?, now],
-            )?,
-            SessionEdit::Client(client) => tx.execute(
-                "UPDATE sessions SET client = ?2, updated_at = ?3 WHERE id = ?1",
-                params![id, clean_client(client.as_deref()), now],
-            )?,
-            SessionEdit::Notes(notes) => tx.execute(
-                "UPDATE sessions SET notes = ?2, updated_at = ?3 WHERE id = ?1",
-                params![id, notes, now],
-            )?,
-            SessionEdit::Stops(stops) => {
-                check_stops(&stops)?;
-                let n = tx.execute(
-                    "UPDATE sessions SET updated_at = ?2 WHERE id = ?1",
-                    params![id, now],
-                )?;
-                if n > 0 {
-                    tx.execute(
-                        "DELETE FROM session_items WHERE session_id = ?1",
-                        params![id],
-                    )?;
-                    write_items(&tx, id, &stops)?;
-                }
-                n
-            }
-            SessionEdit::CheckIn(when, point) => {
-                let point = point.map(|p| on_plane(when, p)).transpose()?;
-                let sql = match when {
-                    When::Before => {
-                        "UPDATE sessions SET before_valence = ?2, before_arousal = ?3,
-                            before_at = ?4, updated_at = ?5 WHERE id = ?1"
-                    }
-                    When::After => {
-                        "UPDATE sessions SET after_valence = ?2, after_arousal = ?3,
-                            after_at = ?4, updated_at = ?5 WHERE id = ?1"
-                    }
-                };
-                tx.execute(
-                    sql,
-                    params![
-                        id,
-                        point.map(|p| p.0),
-                        point.map(|p| p.1),
-                        point.map(|_| now),
-                        now
-                    ],
-                )?
-            }
-        };
+        let mut n = 0;
+        for edit in edits {
+            n = n.max(apply_edit(&tx, id, edit, now)?);
+        }
         tx.commit()?;
         Ok(n > 0)
     }
@@ -547,6 +523,77 @@ fn check_request(r: &JourneyRequest) -> Result<(), SessionError> {
 }
 
 /// A check-in point on the plane: finite, clamped to [-1, 1].
+/// One edit of session `id` inside `tx`; the rows changed (0: no such session).
+fn apply_edit(
+    tx: &rusqlite::Transaction<'_>,
+    id: i64,
+    edit: SessionEdit,
+    now: i64,
+) -> Result<usize, SessionError> {
+    Ok(match edit {
+        SessionEdit::Rename(name) => tx.execute(
+            "UPDATE sessions SET name = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, clean_name(&name)?, now],
+        )?,
+        SessionEdit::Client(client) => tx.execute(
+            "UPDATE sessions SET client = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, clean_client(client.as_deref()), now],
+        )?,
+        SessionEdit::Notes(notes) => tx.execute(
+            "UPDATE sessions SET notes = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, notes, now],
+        )?,
+        SessionEdit::Stops(stops) => {
+            check_stops(&stops)?;
+            let n = tx.execute(
+                "UPDATE sessions SET updated_at = ?2 WHERE id = ?1",
+                params![id, now],
+            )?;
+            if n > 0 {
+                tx.execute(
+                    "DELETE FROM session_items WHERE session_id = ?1",
+                    params![id],
+                )?;
+                write_items(tx, id, &stops)?;
+            }
+            n
+        }
+        SessionEdit::CheckIn(when, point) => set_check_in(tx, id, when, point, now, now)?,
+    })
+}
+
+/// Stores (or clears, `None`) a check-in recorded at `at`.
+fn set_check_in(
+    tx: &rusqlite::Transaction<'_>,
+    id: i64,
+    when: When,
+    point: Option<(f32, f32)>,
+    at: i64,
+    now: i64,
+) -> Result<usize, SessionError> {
+    let point = point.map(|p| on_plane(when, p)).transpose()?;
+    let sql = match when {
+        When::Before => {
+            "UPDATE sessions SET before_valence = ?2, before_arousal = ?3,
+                before_at = ?4, updated_at = ?5 WHERE id = ?1"
+        }
+        When::After => {
+            "UPDATE sessions SET after_valence = ?2, after_arousal = ?3,
+                after_at = ?4, updated_at = ?5 WHERE id = ?1"
+        }
+    };
+    Ok(tx.execute(
+        sql,
+        params![
+            id,
+            point.map(|p| p.0),
+            point.map(|p| p.1),
+            point.map(|_| at),
+            now
+        ],
+    )?)
+}
+
 fn on_plane(when: When, (v, a): (f32, f32)) -> Result<(f32, f32), SessionError> {
     if !finite((v, a)) {
         return Err(SessionError::NotANumber(format!(
@@ -867,6 +914,8 @@ mod tests {
         assert_eq!(s.request, request());
         assert_eq!(ids(&s), [Some(3), Some(1), Some(4)]);
         assert_eq!(locks(&s), [false, true, false]);
+        assert_eq!((s.before, s.after), (None, None));
+
         let stops: Vec<SessionStop> = s.items.iter().map(|i| i.stop.clone()).collect();
         assert_eq!(stops, new.stops);
         assert_eq!(s.items[0].stop.title, "Dusk");
@@ -889,6 +938,25 @@ mod tests {
             other => panic!("expected NotANumber, got {other:?}"),
         }
         assert_eq!(lib.sessions().unwrap().len(), 2);
+
+        // Check-ins recorded before saving are kept with their own times, clamped.
+        let early = CheckIn {
+            valence: -0.4,
+            arousal: 1.5,
+            at: 1_000,
+        };
+        let third = lib
+            .save_session_with(&new_session(&lib, "Third", &[2], &[]), [Some(early), None])
+            .unwrap();
+        let t = lib.session(third).unwrap().unwrap();
+        assert_eq!(
+            t.before,
+            Some(CheckIn {
+                arousal: 1.0,
+                ..early
+            })
+        );
+        assert_eq!(t.after, None);
     }
 
     #[test]

@@ -112,22 +112,21 @@ fn from_f32s(b: &[u8]) -> Vec<f32> {
 const SHOWN_SHARE: f32 = 0.05;
 
 impl Library {
-    /// The current fit's model and the scene id of each topic, if there is a fit.
-    fn scene_model(&self) -> Result<Option<(Model, Vec<i64>, usize)>, SceneError> {
-        let row: Option<(Vec<u8>, i64)> = self
+    /// The scene id of each topic of the current fit and the tracks it saw, if there is a
+    /// fit (the model itself is not read: listing and showing scenes do not need it).
+    fn scene_ids(&self) -> Result<Option<(Vec<i64>, usize)>, SceneError> {
+        let row: Option<(i64, i64)> = self
             .conn
             .query_row(
-                "SELECT model, tracks FROM scene_fits ORDER BY id DESC LIMIT 1",
+                "SELECT topics, tracks FROM scene_fits ORDER BY id DESC LIMIT 1",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        let Some((blob, tracks)) = row else {
+        let Some((topics, tracks)) = row else {
             return Ok(None);
         };
-        let model: Model =
-            serde_json::from_slice(&blob).map_err(|e| SceneError::Unreadable(e.to_string()))?;
-        let mut ids = vec![0i64; model.topics()];
+        let mut ids = vec![0i64; topics.max(0) as usize];
         let mut stmt = self.conn.prepare("SELECT id, topic FROM scenes")?;
         for r in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))? {
             let (id, topic) = r?;
@@ -135,20 +134,42 @@ impl Library {
                 *slot = id;
             }
         }
-        Ok(Some((model, ids, tracks.max(0) as usize)))
+        Ok(Some((ids, tracks.max(0) as usize)))
+    }
+
+    /// The current fit's model and the scene id of each topic, if there is a fit.
+    fn scene_model(&self) -> Result<Option<(Model, Vec<i64>)>, SceneError> {
+        let Some((ids, _)) = self.scene_ids()? else {
+            return Ok(None);
+        };
+        let blob: Vec<u8> = self.conn.query_row(
+            "SELECT model FROM scene_fits ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )?;
+        let model: Model =
+            serde_json::from_slice(&blob).map_err(|e| SceneError::Unreadable(e.to_string()))?;
+        if model.topics() != ids.len() {
+            return Err(SceneError::Unreadable("topic count".into()));
+        }
+        Ok(Some((model, ids)))
     }
 
     /// Whether the scenes should be fitted (again): none yet, or the library grew by a
     /// fifth since the last fit.
     pub fn scenes_due(&self, v: &AnalysisVersion) -> Result<bool, SceneError> {
-        let now = self
-            .scene_inputs(v)?
-            .iter()
-            .filter(|s| !s.words.is_empty())
-            .count();
-        Ok(match self.scene_model()? {
+        // Counted in SQL: the words themselves are not needed to decide.
+        let sql = format!(
+            "SELECT COUNT(*) FROM tracks t JOIN analysis a ON a.track_id = t.id AND {CURRENT}
+             WHERE t.status = 'ok' AND a.status = 'ok' AND length(a.words) > 0"
+        );
+        let now: i64 = self
+            .conn
+            .query_row(&sql, params![v.features, v.model], |r| r.get(0))?;
+        let now = now.max(0) as usize;
+        Ok(match self.scene_ids()? {
             None => now >= MIN_TRACKS,
-            Some((_, _, at_fit)) => now as f64 >= REFIT_GROWTH * at_fit.max(1) as f64,
+            Some((_, at_fit)) => now as f64 >= REFIT_GROWTH * at_fit.max(1) as f64,
         })
     }
 
@@ -190,7 +211,7 @@ impl Library {
         let old = self.scene_model()?;
         // Which old scene each new topic continues.
         let mut continues: Vec<Option<i64>> = vec![None; t];
-        if let Some((old_model, old_ids, _)) = &old {
+        if let Some((old_model, old_ids)) = &old {
             if old_model.vocab() == fit.model.vocab() {
                 for (k, m) in lda::match_topics(old_model, &fit.model)?
                     .into_iter()
@@ -280,7 +301,7 @@ impl Library {
     /// Folds the analysed tracks that have no scene mix yet into the current fit (nothing
     /// without one); answers how many.
     pub fn fold_in_scenes(&mut self, v: &AnalysisVersion) -> Result<usize, SceneError> {
-        let Some((model, ids, _)) = self.scene_model()? else {
+        let Some((model, ids)) = self.scene_model()? else {
             return Ok(0);
         };
         let have: std::collections::HashSet<i64> = {
@@ -320,7 +341,7 @@ impl Library {
     /// The scenes, largest first, with their sizes and mood mixes over the tracks' stored
     /// mixes and moods.
     pub fn scenes(&self, v: &AnalysisVersion, cal: &Calibration) -> Result<Vec<Scene>, SceneError> {
-        let Some((_, ids, _)) = self.scene_model()? else {
+        let Some((ids, _)) = self.scene_ids()? else {
             return Ok(Vec::new());
         };
         let names: HashMap<i64, (String, Option<String>)> = {
@@ -387,7 +408,7 @@ impl Library {
 
     /// A track's scenes, largest share first (none before a fit or a fold-in).
     pub fn track_scenes(&self, track_id: i64) -> Result<Vec<SceneShare>, SceneError> {
-        let Some((_, ids, _)) = self.scene_model()? else {
+        let Some((ids, _)) = self.scene_ids()? else {
             return Ok(Vec::new());
         };
         let blob: Option<Vec<u8>> = self

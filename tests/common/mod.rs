@@ -3,6 +3,8 @@
 // Each integration test compiles this module and uses only part of it.
 #![allow(dead_code)]
 
+pub mod window;
+
 use std::f32::consts::PI;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -194,4 +196,30 @@ pub fn mood_library(dir: &Path, tracks: &[MoodTrack], secs: f32, played: &[&str]
         }
     }
     db
+}
+
+/// Runs the `valence` binary on the library `db`.
+pub fn valence_cli(db: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_valence"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .output()
+        .expect("run valence")
+}
+
+/// Runs it and reads what it printed as JSON (it must succeed).
+pub fn valence_json(db: &Path, args: &[&str]) -> serde_json::Value {
+    let o = valence_cli(db, args);
+    assert!(
+        o.status.success(),
+        "valence {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "valence {args:?} printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&o.stdout)
+        )
+    })
 }
