@@ -28,7 +28,7 @@ use iced::Size;
 use valence::gui::map::{draw_frame, headless_renderer, queue_frame};
 use valence::gui::theme;
 use valence::gui::widgets::map_canvas::{
-    rasterize, DragMode, JourneyMark, MapCanvas, MapData, View,
+    rasterize, Coloring, DragMode, JourneyMark, MapCanvas, MapData, View,
 };
 use valence::mood::Quadrant;
 
@@ -81,6 +81,7 @@ fn bench(c: &mut Criterion) {
         ends: Some(((-0.5, -0.4), (0.5, 0.4))),
         check_ins: [None, None],
         picking: false,
+        coloring: Coloring::Mood,
         on_event: |_| (),
     };
     let mut g = c.benchmark_group("map_frame");
@@ -143,7 +144,7 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("map_points");
     g.sample_size(30);
     g.bench_function("raster", |b| {
-        b.iter(|| black_box(rasterize(&data, View::default(), CANVAS)))
+        b.iter(|| black_box(rasterize(&data, View::default(), CANVAS, &Coloring::Mood)))
     });
     g.bench_function("build", |b| b.iter(|| black_box(MapData::from_rows(&rows))));
     let mut k = 0usize;

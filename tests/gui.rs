@@ -49,6 +49,7 @@ fn rows() -> Vec<BrowseRow> {
                 m
             }),
             analysis_error: None,
+            scene: None,
         });
     }
     out.push(BrowseRow {
@@ -61,6 +62,7 @@ fn rows() -> Vec<BrowseRow> {
         duration_secs: None,
         mood: None,
         analysis_error: Some("decode error: bad frame".into()),
+        scene: None,
     });
     out
 }

@@ -78,6 +78,7 @@ fn on_canvas(app: &mut App, mode: DragMode, shift: bool, events: &[(Point, Optio
             ends: None,
             check_ins: [None, None],
             picking: app.journey.checking_in().is_some(),
+            coloring: Default::default(),
             on_event: |e| Message::Map(map::Message::Canvas(e)),
         };
         let element: iced::Element<'_, Message> = canvas(program)

@@ -52,6 +52,7 @@ pub fn synthetic_rows(n: usize) -> Vec<BrowseRow> {
                     m
                 }),
                 analysis_error: None,
+                scene: None,
             }
         })
         .collect()

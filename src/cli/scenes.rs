@@ -434,12 +434,9 @@ pub fn run_library(
 ) -> Result<()> {
     let v = crate::analysis::default_version()?;
     let cal = crate::analysis::default_calibration().unwrap_or_default();
-    let mut report = None;
-    if fit || topics.is_some() || lib.scenes_due(&v)? {
-        let tags = crate::model::musicnn::read_tag_names(&find_asset(MUSICNN_ASSET)?)?;
-        report = Some(lib.fit_scenes(&v, &cal, &tags, topics, 0)?);
-    }
-    let folded = lib.fold_in_scenes(&v)?;
+    let tags = crate::themes::default_tag_names()?;
+    let update = lib.update_scenes(&v, &cal, &tags, fit, topics)?;
+    let (report, folded) = (update.fit, update.folded_in);
     let scenes = lib.scenes(&v, &cal)?;
     if json {
         let j = serde_json::json!({ "fit": report, "folded_in": folded, "scenes": scenes });

@@ -24,6 +24,7 @@ use crate::playlists::{
     GenerateError, MoodMethod, MoodReading, NewPlay, Play, Playlist, PlaylistError,
     PlaylistSummary, Request, Size,
 };
+use crate::themes::store::{Scene, SceneError, SceneUpdate};
 
 /// Why a background request failed. `Clone` (iced messages must be), so the io error sits
 /// behind an `Arc`. The `Display` text is what the window shows.
@@ -54,6 +55,15 @@ pub enum BackendError {
     /// Keeping or exporting a session.
     #[error("{0}")]
     Session(#[source] Arc<SessionError>),
+    /// Fitting, reading or renaming theme scenes.
+    #[error("{0}")]
+    Scenes(#[source] Arc<SceneError>),
+}
+
+impl From<SceneError> for BackendError {
+    fn from(e: SceneError) -> Self {
+        BackendError::Scenes(Arc::new(e))
+    }
 }
 
 impl From<SessionError> for BackendError {
@@ -396,6 +406,36 @@ pub async fn replan_journey(
             JourneyChange::Regenerate(l) => (Replan::Regenerate { locked: l }, l.clone()),
         };
         Ok((lib.replan_journey(&v, &request, &tracks, replan)?, locked))
+    })
+    .await
+}
+
+/// The theme scenes after bringing them up to date (`Library::update_scenes`).
+#[derive(Debug, Clone)]
+pub struct ScenesData {
+    pub update: SceneUpdate,
+    pub scenes: Vec<Scene>,
+}
+
+/// Fits the scenes when asked (`refit`) or due, folds new tracks in, and lists them. A fit
+/// of a large library takes a while (about 37 s at 100,000 tracks): it runs here, off the
+/// UI thread.
+pub async fn update_scenes(db: PathBuf, refit: bool) -> Result<ScenesData, BackendError> {
+    off_thread("scenes", move || {
+        let mut lib = Library::open(&db)?;
+        let (v, _) = version();
+        let cal = calibration();
+        let tags = crate::themes::default_tag_names().map_err(SceneError::from)?;
+        let update = lib.update_scenes(&v, &cal, &tags, refit, None)?;
+        let scenes = lib.scenes(&v, &cal)?;
+        Ok(ScenesData { update, scenes })
+    })
+    .await
+}
+
+pub async fn rename_scene(db: PathBuf, id: i64, name: String) -> Result<(), BackendError> {
+    off_thread("scenes", move || {
+        Ok(Library::open(&db)?.rename_scene(id, &name)?)
     })
     .await
 }

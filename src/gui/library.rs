@@ -1,4 +1,5 @@
-//! The library table: sortable, searchable, filterable by mood, and virtualised — only the
+//! The library table: sortable, searchable, filterable by mood, theme scene and map region,
+//! and virtualised — only the
 //! rows inside the viewport are built, with spacers above and below, so 100,000 tracks
 //! scroll as smoothly as 100. Filtering and sorting run in memory over indices.
 
@@ -125,6 +126,10 @@ pub struct State {
     moods: [bool; 4],
     /// A rectangle dragged out on the map: only its tracks.
     region: Option<Region>,
+    /// The library's theme scenes, largest first (id, name, colour), for the chips.
+    scenes: Vec<(i64, String, iced::Color)>,
+    /// Only the tracks whose main scene this is.
+    scene: Option<i64>,
     sort: Column,
     ascending: bool,
     scroll_y: f32,
@@ -149,6 +154,8 @@ pub enum Message {
     MakePlaylist(Quadrant),
     /// Drop the map region filter.
     ClearRegion,
+    /// Show only this scene's tracks (again: all tracks).
+    ToggleScene(i64),
 }
 
 /// What the table tells the app.
@@ -178,6 +185,8 @@ impl State {
             search: String::new(),
             moods: [false; 4],
             region: None,
+            scenes: Vec::new(),
+            scene: None,
             sort: Column::Artist,
             ascending: true,
             scroll_y: 0.0,
@@ -293,6 +302,29 @@ impl State {
         self.region
     }
 
+    /// The scenes the chips offer (id, name, colour), largest first. A scene filter whose
+    /// scene is gone (a refit) is dropped.
+    pub fn set_scenes(&mut self, scenes: Vec<(i64, String, iced::Color)>) {
+        self.scenes = scenes;
+        if self
+            .scene
+            .is_some_and(|s| !self.scenes.iter().any(|x| x.0 == s))
+        {
+            self.scene = None;
+        }
+        self.refresh();
+    }
+
+    /// Shows only the tracks of theme scene `scene` (None: all).
+    pub fn set_scene(&mut self, scene: Option<i64>) {
+        self.scene = scene;
+        self.refresh();
+    }
+
+    pub fn scene(&self) -> Option<i64> {
+        self.scene
+    }
+
     pub fn set_viewport_height(&mut self, h: f32) {
         self.viewport_h = h.max(ROW_HEIGHT);
     }
@@ -342,7 +374,8 @@ impl State {
                 .mood
                 .is_some_and(|m| r.contains(m.valence, m.arousal))
         });
-        mood_ok && region_ok && (needle.is_empty() || self.keys[i].hay.contains(needle))
+        let scene_ok = self.scene.is_none_or(|s| self.rows[i].scene == Some(s));
+        mood_ok && region_ok && scene_ok && (needle.is_empty() || self.keys[i].hay.contains(needle))
     }
 
     /// Sorts all rows by the current column; equal keys keep library order (the order the
@@ -461,6 +494,10 @@ impl State {
             Message::MakePlaylist(q) => (Task::none(), Some(Event::MakePlaylist(q))),
             Message::ClearRegion => {
                 self.set_region(None);
+                (self.reveal_selected(), None)
+            }
+            Message::ToggleScene(id) => {
+                self.set_scene((self.scene != Some(id)).then_some(id));
                 (self.reveal_selected(), None)
             }
         }
@@ -615,25 +652,67 @@ impl State {
         } else {
             format!("{} of {} tracks", self.view.len(), self.rows.len())
         };
-        container(
-            row![
-                search,
-                chips,
-                make,
-                region,
-                space::horizontal(),
-                text(count)
+        let top = row![
+            search,
+            chips,
+            make,
+            region,
+            space::horizontal(),
+            text(count)
+                .size(theme::TEXT_SMALL)
+                .wrapping(text::Wrapping::None)
+                .style(|t| text::Style {
+                    color: Some(theme::muted(t)),
+                }),
+        ]
+        .spacing(theme::SPACE_M)
+        .align_y(alignment::Vertical::Center);
+        let mut col = column![top].spacing(theme::SPACE_S);
+        if let Some(scenes) = self.scene_chips() {
+            col = col.push(scenes);
+        }
+        container(col)
+            .padding([theme::SPACE_S, theme::SPACE_M])
+            .into()
+    }
+
+    /// One chip per theme scene, in a row that scrolls sideways (none before a fit).
+    fn scene_chips(&self) -> Option<Element<'_, Message>> {
+        if self.scenes.is_empty() {
+            return None;
+        }
+        let chips = self.scenes.iter().map(|(id, name, c)| {
+            let on = self.scene == Some(*id);
+            button(
+                text(name.as_str())
                     .size(theme::TEXT_SMALL)
-                    .wrapping(text::Wrapping::None)
-                    .style(|t| text::Style {
-                        color: Some(theme::muted(t)),
-                    }),
-            ]
-            .spacing(theme::SPACE_M)
-            .align_y(alignment::Vertical::Center),
+                    .wrapping(text::Wrapping::None),
+            )
+            .padding([3.0, 10.0])
+            .style(theme::color_chip(*c, theme::on_color(*c), on))
+            .on_press(Message::ToggleScene(*id))
+            .into()
+        });
+        let label = text("Scenes")
+            .size(theme::TEXT_SMALL)
+            .style(|t| text::Style {
+                color: Some(theme::muted(t)),
+            });
+        let strip = scrollable(
+            row(chips)
+                .spacing(theme::SPACE_S)
+                .padding(iced::Padding::ZERO.bottom(8.0)),
         )
-        .padding([theme::SPACE_S, theme::SPACE_M])
-        .into()
+        .direction(scrollable::Direction::Horizontal(
+            scrollable::Scrollbar::new().width(4).scroller_width(4),
+        ))
+        .width(Length::Fill);
+        Some(
+            row![label, strip]
+                .spacing(theme::SPACE_M)
+                .align_y(alignment::Vertical::Center)
+                .into(),
+        )
     }
 
     fn header_cell(&self, c: Column) -> Element<'_, Message> {
@@ -757,6 +836,7 @@ mod tests {
                     )
                 }),
                 analysis_error: None,
+                scene: None,
             }
         }
     }

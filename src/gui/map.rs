@@ -1,7 +1,9 @@
 //! The map screen: the library on the valence-arousal plane (`widgets::map_canvas`), with
-//! its toolbar (drag mode, zoom, reset) and what a dragged-out region offers (show those
-//! tracks in the table, or make a playlist of them).
+//! its toolbar (drag mode, zoom, reset, colour by mood or by theme scene, with a legend)
+//! and what a dragged-out region offers (show those tracks in the table, or make a playlist
+//! of them).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use iced::widget::canvas::{self, Cache};
@@ -11,7 +13,7 @@ use iced::{alignment, mouse, Element, Font, Length, Pixels, Point, Rectangle, Si
 use super::detail::muted_text;
 use super::theme;
 use super::widgets::map_canvas::{
-    DragMode, Ends, Interaction, JourneyMark, MapCanvas, MapData, MapEvent, Region, View,
+    Coloring, DragMode, Ends, Interaction, JourneyMark, MapCanvas, MapData, MapEvent, Region, View,
 };
 use crate::library::BrowseRow;
 use crate::playlists::Session;
@@ -30,6 +32,11 @@ pub struct State {
     mood_now: Option<(f32, f32)>,
     /// Clicks mark points, even on tracks (a check-in is waiting for one).
     picking: bool,
+    /// Points coloured by theme scene rather than by mood.
+    by_scene: bool,
+    /// Each scene's colour (largest scene first), and the legend: colour, name, tracks.
+    scene_colors: Arc<HashMap<i64, iced::Color>>,
+    legend: Vec<(iced::Color, String, usize)>,
 }
 
 impl Default for State {
@@ -46,6 +53,9 @@ impl Default for State {
             selected: None,
             mood_now: None,
             picking: false,
+            by_scene: false,
+            scene_colors: Arc::default(),
+            legend: Vec::new(),
         }
     }
 }
@@ -59,6 +69,8 @@ pub enum Message {
     ClearRegion,
     RegionToLibrary,
     RegionPlaylist,
+    /// Colour the points by theme scene (true) or by mood.
+    ColorByScene(bool),
 }
 
 /// What the map asks of the rest of the window.
@@ -100,6 +112,41 @@ impl State {
 
     pub fn data(&self) -> &Arc<MapData> {
         &self.data
+    }
+
+    /// The library's theme scenes (`(id, name, tracks)`, largest first): their colours and
+    /// the legend. Without scenes the map goes back to mood colours.
+    pub fn set_scenes(&mut self, scenes: &[(i64, String, usize)]) {
+        self.scene_colors = Arc::new(
+            scenes
+                .iter()
+                .enumerate()
+                .map(|(slot, s)| (s.0, theme::scene_color(slot)))
+                .collect(),
+        );
+        self.legend = scenes
+            .iter()
+            .enumerate()
+            .map(|(slot, s)| (theme::scene_color(slot), s.1.clone(), s.2))
+            .collect();
+        if scenes.is_empty() {
+            self.by_scene = false;
+        }
+        // The scenes' tracks may have changed too: the points carry each track's scene.
+        self.stale = true;
+        self.cache.clear();
+    }
+
+    pub fn by_scene(&self) -> bool {
+        self.by_scene
+    }
+
+    fn coloring(&self) -> Coloring {
+        if self.by_scene {
+            Coloring::Scene(self.scene_colors.clone())
+        } else {
+            Coloring::Mood
+        }
     }
 
     pub fn view_state(&self) -> View {
@@ -181,6 +228,14 @@ impl State {
             }
             Message::RegionToLibrary => self.region.map(Event::FilterLibrary),
             Message::RegionPlaylist => self.region.map(Event::MakePlaylist),
+            Message::ColorByScene(on) => {
+                let on = on && !self.legend.is_empty();
+                if on != self.by_scene {
+                    self.by_scene = on;
+                    self.cache.clear();
+                }
+                None
+            }
         }
     }
 
@@ -231,6 +286,19 @@ impl State {
             DragMode::Pan => "Drag to move · scroll to zoom · Shift+drag selects a region",
             DragMode::Select => "Drag a rectangle to select · Shift+drag moves the map",
         };
+        let color_by = |by_scene: bool, label: &'static str| {
+            button(text(label).size(theme::TEXT_SMALL))
+                .padding([4.0, 10.0])
+                .style(if self.by_scene == by_scene {
+                    button::secondary
+                } else {
+                    theme::flat
+                })
+                .on_press_maybe(
+                    (!by_scene || !self.legend.is_empty())
+                        .then_some(Message::ColorByScene(by_scene)),
+                )
+        };
         let toolbar = row![
             text("Drag to").size(theme::TEXT_SMALL).style(muted_text),
             mode(DragMode::Pan, "Move"),
@@ -241,19 +309,25 @@ impl State {
             text(format!("{:.1}×", self.view.zoom))
                 .size(theme::TEXT_SMALL)
                 .style(muted_text),
-            space::horizontal(),
-            text(hint).size(theme::TEXT_SMALL).style(muted_text),
+            text("Colour by").size(theme::TEXT_SMALL).style(muted_text),
+            color_by(false, "Mood"),
+            color_by(true, "Scene"),
         ]
         .spacing(theme::SPACE_S)
         .align_y(alignment::Vertical::Center);
         let count = self.data.len();
-        let header = text(if count == 0 {
-            "No analysed tracks yet: points appear here as tracks are analysed.".to_string()
-        } else {
-            format!("{count} analysed tracks")
-        })
-        .size(theme::TEXT_SMALL)
-        .style(muted_text);
+        let header = row![
+            text(if count == 0 {
+                "No analysed tracks yet: points appear here as tracks are analysed.".to_string()
+            } else {
+                format!("{count} analysed tracks")
+            })
+            .size(theme::TEXT_SMALL)
+            .style(muted_text),
+            space::horizontal(),
+            text(hint).size(theme::TEXT_SMALL).style(muted_text),
+        ]
+        .spacing(theme::SPACE_S);
         let map = canvas(MapCanvas {
             data: &self.data,
             cache: &self.cache,
@@ -267,11 +341,16 @@ impl State {
             ends: overlay.ends,
             check_ins: overlay.check_ins,
             picking: self.picking,
+            coloring: self.coloring(),
             on_event: Message::Canvas,
         })
         .width(Length::Fill)
         .height(Length::Fill);
-        let mut col = column![toolbar, header, map].spacing(theme::SPACE_S);
+        let mut col = column![toolbar, header].spacing(theme::SPACE_S);
+        if self.by_scene {
+            col = col.push(self.legend());
+        }
+        col = col.push(map);
         if let Some(r) = self.region {
             col = col.push(self.region_bar(r));
         }
@@ -279,6 +358,32 @@ impl State {
             .padding(theme::SPACE_M)
             .width(Length::Fill)
             .height(Length::Fill)
+            .into()
+    }
+
+    /// Each scene's colour and name, wrapping onto more lines as needed.
+    fn legend(&self) -> Element<'_, Message> {
+        let items = self.legend.iter().map(|(c, name, n)| {
+            let c = *c;
+            row![
+                container(space())
+                    .width(Length::Fixed(10.0))
+                    .height(Length::Fixed(10.0))
+                    .style(move |_: &iced::Theme| container::Style {
+                        background: Some(c.into()),
+                        border: iced::border::rounded(5),
+                        ..container::Style::default()
+                    }),
+                text(format!("{name} ({n})")).size(theme::TEXT_SMALL),
+            ]
+            .spacing(theme::SPACE_XS)
+            .align_y(alignment::Vertical::Center)
+            .into()
+        });
+        row(items)
+            .spacing(theme::SPACE_M)
+            .wrap()
+            .vertical_spacing(theme::SPACE_XS)
             .into()
     }
 
@@ -336,6 +441,7 @@ pub fn canvas_for<'a, M: Clone>(
         ends: overlay.ends,
         check_ins: overlay.check_ins,
         picking: false,
+        coloring: Coloring::Mood,
         on_event,
     }
 }

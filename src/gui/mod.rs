@@ -1,7 +1,7 @@
 //! The Valence window (iced 0.14). One module per screen — `setup` (first run), `library`
 //! (the table), `detail` (one track), `player` (the bar), `map` (the library on the
-//! valence-arousal plane) with its `journey` panel (journeys and sessions), `playlists`,
-//! `history`, and the `mood_card` in the sidebar — each with its own `State`, `Message`, `update`, `view` and
+//! valence-arousal plane) with its `journey` panel (journeys and sessions), `scenes` (theme
+//! scenes), `playlists`, `history`, and the `mood_card` in the sidebar — each with its own `State`, `Message`, `update`, `view` and
 //! an outward `Event`; `backend` bridges to the library, the analysis engine and the disk
 //! off the UI thread.
 
@@ -14,6 +14,7 @@ pub mod map;
 pub mod mood_card;
 pub mod player;
 pub mod playlists;
+pub mod scenes;
 pub mod setup;
 pub mod theme;
 pub mod widgets;
@@ -36,7 +37,7 @@ use crate::playlists::{
 
 use backend::{
     BackendError, DetailData, JobEvent, JourneyChange, LibraryData, MoodData, PlaylistEdit,
-    RowUpdate, SessionChange,
+    RowUpdate, ScenesData, SessionChange,
 };
 
 /// The screens the sidebar switches between.
@@ -44,6 +45,7 @@ use backend::{
 pub enum Screen {
     Library,
     Map,
+    Scenes,
     Playlists,
     History,
 }
@@ -101,6 +103,11 @@ pub struct App {
     pub history: history::State,
     pub map: map::State,
     pub journey: journey::State,
+    pub scenes: scenes::State,
+    /// Another scenes update was asked for while one ran (true: a refit).
+    scenes_again: Option<bool>,
+    /// The first load started the first scenes update.
+    scenes_started: bool,
     screen: Screen,
     /// Where exports go: the music folder (tests: a temporary one).
     export_dir: PathBuf,
@@ -158,6 +165,9 @@ pub enum Message {
     SessionSaved(Result<i64, BackendError>),
     SessionEdited(Result<(), BackendError>),
     SessionExported(Result<SessionExport, BackendError>),
+    Scenes(scenes::Message),
+    ScenesUpdated(Result<ScenesData, BackendError>),
+    SceneRenamed(Result<(), BackendError>),
     PauseJob(bool),
     CloseJob,
     AddMusic,
@@ -187,6 +197,9 @@ impl App {
             history: history::State::default(),
             map: map::State::default(),
             journey: journey::State::default(),
+            scenes: scenes::State::default(),
+            scenes_again: None,
+            scenes_started: false,
             screen: Screen::Library,
             export_dir: user_folder(),
             mood: None,
@@ -295,6 +308,8 @@ impl App {
             .count() as u64;
         app.library.set_rows(rows);
         app.loaded = true;
+        // No database behind these rows: no scenes to fit.
+        app.scenes_started = true;
         app
     }
 
@@ -444,11 +459,23 @@ impl App {
                         self.warning = data.warning;
                         self.library.set_rows(data.rows);
                         self.rows_changed();
+                        // The scenes are brought up to date once at start (fitted when
+                        // due, new tracks folded in), then after each analysis run.
+                        let scenes = if std::mem::replace(&mut self.scenes_started, true) {
+                            Task::none()
+                        } else {
+                            self.update_scenes(false)
+                        };
                         // Tracks waiting for analysis (a previous run was interrupted, or
                         // files were added from the command line): carry on quietly.
                         if self.job.is_none() && data.counts.pending > 0 && self.warning.is_none() {
-                            return Task::batch([self.start_job(Vec::new()), self.fetch_rows()]);
+                            return Task::batch([
+                                self.start_job(Vec::new()),
+                                self.fetch_rows(),
+                                scenes,
+                            ]);
                         }
+                        return Task::batch([self.fetch_rows(), scenes]);
                     }
                     Err(e) => {
                         self.loaded = true;
@@ -499,9 +526,22 @@ impl App {
                         self.map.refresh(self.library.rows());
                         self.load_sessions()
                     }
-                    Screen::Library => Task::none(),
+                    Screen::Library | Screen::Scenes => Task::none(),
                 }
             }
+            Message::Scenes(m) => match self.scenes.update(m) {
+                Some(e) => self.on_scenes_event(e),
+                None => Task::none(),
+            },
+            Message::ScenesUpdated(r) => self.on_scenes_updated(r),
+            Message::SceneRenamed(r) => match r {
+                // The new name goes everywhere scenes are named (chips, legend, details).
+                Ok(()) => self.update_scenes(false),
+                Err(e) => {
+                    self.scenes.set(Err(e.to_string()));
+                    Task::none()
+                }
+            },
             Message::Playlists(m) => match self.playlists.update(m) {
                 Some(e) => self.on_playlists_event(e),
                 None => Task::none(),
@@ -752,6 +792,97 @@ impl App {
         }
     }
 
+    /// Brings the theme scenes up to date in the background (`refit`: fit them again even
+    /// when not due). One at a time; a request meanwhile runs after it.
+    fn update_scenes(&mut self, refit: bool) -> Task<Message> {
+        if self.scenes.is_busy() {
+            self.scenes_again = Some(refit || self.scenes_again == Some(true));
+            return Task::none();
+        }
+        self.scenes.set_busy(true);
+        Task::perform(
+            backend::update_scenes(self.db.clone(), refit),
+            Message::ScenesUpdated,
+        )
+    }
+
+    fn on_scenes_updated(&mut self, r: Result<ScenesData, BackendError>) -> Task<Message> {
+        let mut tasks = Vec::new();
+        match r {
+            Ok(d) => {
+                let changed = d.update.fit.is_some() || d.update.folded_in > 0;
+                let list: Vec<(i64, String, usize)> = d
+                    .scenes
+                    .iter()
+                    .map(|s| (s.id, s.name.clone(), s.tracks))
+                    .collect();
+                self.scenes.set(Ok((d.update, d.scenes)));
+                self.library.set_scenes(
+                    list.iter()
+                        .enumerate()
+                        .map(|(slot, s)| (s.0, s.1.clone(), theme::scene_color(slot)))
+                        .collect(),
+                );
+                self.map.set_scenes(&list);
+                if self.screen == Screen::Map {
+                    self.map.refresh(self.library.rows());
+                }
+                // The rows carry each track's main scene.
+                if changed {
+                    tasks.push(self.reload());
+                }
+            }
+            Err(e) => self.scenes.set(Err(e.to_string())),
+        }
+        if let Some(refit) = self.scenes_again.take() {
+            tasks.push(self.update_scenes(refit));
+        }
+        Task::batch(tasks)
+    }
+
+    fn on_scenes_event(&mut self, e: scenes::Event) -> Task<Message> {
+        match e {
+            scenes::Event::Play { scene, from } => {
+                // The scene's most typical tracks first, then the rest in library order.
+                let typical = self
+                    .scenes
+                    .scene(scene)
+                    .map(|s| s.typical.clone())
+                    .unwrap_or_default();
+                let mut queue: Vec<player::QueueItem> = typical
+                    .iter()
+                    .filter_map(|&id| self.library.row(id))
+                    .map(Into::into)
+                    .collect();
+                queue.extend(
+                    self.library
+                        .rows()
+                        .iter()
+                        .filter(|r| r.scene == Some(scene) && !typical.contains(&r.id))
+                        .map(Into::into),
+                );
+                let index = from
+                    .and_then(|id| queue.iter().position(|q| q.id == id))
+                    .unwrap_or(0);
+                if queue.is_empty() {
+                    return Task::none();
+                }
+                let e = self.player.play_queue(queue, index);
+                self.on_player_event(e)
+            }
+            scenes::Event::Show(id) => {
+                self.library.set_scene(Some(id));
+                self.screen = Screen::Library;
+                Task::none()
+            }
+            scenes::Event::Rename(id, name) => Task::perform(
+                backend::rename_scene(self.db.clone(), id, name),
+                Message::SceneRenamed,
+            ),
+            scenes::Event::Refit => self.update_scenes(true),
+        }
+    }
+
     fn load_sessions(&self) -> Task<Message> {
         Task::perform(
             backend::load_sessions(self.db.clone()),
@@ -982,6 +1113,8 @@ impl App {
         };
         let mut reload = false;
         let mut stored = None;
+        // New results: fold them into the scenes (a refit when the library grew by a fifth).
+        let mut scenes = false;
         match e {
             JobEvent::Scanning => job.phase = Phase::Scanning,
             JobEvent::Scanned { .. } => {
@@ -1000,6 +1133,7 @@ impl App {
                 failed,
                 cancelled,
             } => {
+                scenes = analysed > 0;
                 // Every result is already in its row (or on its way): nothing to reload.
                 job.phase = Phase::Done(if cancelled {
                     format!("Analysis stopped: {analysed} analysed, {failed} failed")
@@ -1021,6 +1155,9 @@ impl App {
         }
         if reload {
             return self.reload();
+        }
+        if scenes {
+            return self.update_scenes(false);
         }
         Task::none()
     }
@@ -1124,6 +1261,10 @@ impl App {
             row![self.history.view(), self.mood_pane()]
                 .height(Length::Fill)
                 .into()
+        } else if self.screen == Screen::Scenes {
+            self.scenes
+                .view(&self.library, self.counts.analysed)
+                .map(Message::Scenes)
         } else if self.library.is_empty() {
             container(
                 text("Reading your music folders… tracks appear here as they are found.")
@@ -1164,7 +1305,7 @@ impl App {
             .into()
     }
 
-    /// Library, Playlists, History.
+    /// Library, Map, Scenes, Playlists, History.
     fn tabs(&self) -> Element<'_, Message> {
         let tab = |s: Screen, label: String| {
             button(text(label).size(theme::TEXT_BODY))
@@ -1180,6 +1321,7 @@ impl App {
         row![
             tab(Screen::Library, "Library".into()),
             tab(Screen::Map, "Map".into()),
+            tab(Screen::Scenes, "Scenes".into()),
             tab(
                 Screen::Playlists,
                 if lists > 0 {
@@ -1449,6 +1591,7 @@ mod tests {
             duration_secs: Some(60.0),
             mood: point.map(|(v, a)| Mood::from_point(v, a, &Calibration::default())),
             analysis_error: None,
+            scene: None,
         }
     }
 
@@ -1613,15 +1756,17 @@ mod tests {
         };
         let _ = app.update(Message::RowsLoaded(Err(err)));
         assert_eq!(app.reloads(), 1, "an unreadable answer reloads");
-        // The end of the run reloads nothing: its rows are already patched.
+        // The end of the run reloads nothing (its rows are already patched); it brings
+        // the theme scenes up to date, in the background.
         let mut app = analysing_app();
         let finished = JobEvent::Finished {
             analysed: 1,
             failed: 0,
             cancelled: false,
         };
-        assert_eq!(app.update(Message::Job(finished)).units(), 0);
+        assert_eq!(app.update(Message::Job(finished)).units(), 1);
         assert_eq!(app.reloads(), 0);
+        assert!(app.scenes.is_busy());
     }
 
     /// The error kinds read as before and keep their sources.

@@ -45,6 +45,56 @@ pub fn on_quadrant(q: Quadrant) -> Color {
     }
 }
 
+/// Theme scene colours: Kelly's 22 colours of maximum contrast (1965) without white, black
+/// and grey. Scenes take them largest first; past 19 scenes they repeat (the legend and the
+/// names still tell them apart).
+pub const SCENE_COLORS: [Color; 19] = [
+    color!(0xF3C300),
+    color!(0x875692),
+    color!(0xF38400),
+    color!(0xA1CAF1),
+    color!(0xBE0032),
+    color!(0xC2B280),
+    color!(0x008856),
+    color!(0xE68FAC),
+    color!(0x0067A5),
+    color!(0xF99379),
+    color!(0x604E97),
+    color!(0xF6A600),
+    color!(0xB3446C),
+    color!(0xDCD300),
+    color!(0x882D17),
+    color!(0x8DB600),
+    color!(0x654522),
+    color!(0xE25822),
+    color!(0x2B3D26),
+];
+
+/// Tracks without a scene.
+pub const NO_SCENE: Color = color!(0x848482);
+
+/// The colour of the scene in place `slot` (largest first).
+pub fn scene_color(slot: usize) -> Color {
+    SCENE_COLORS[slot % SCENE_COLORS.len()]
+}
+
+/// Black or white, whichever reads better on `c` (relative luminance past 0.4: black).
+pub fn on_color(c: Color) -> Color {
+    let lin = |x: f32| {
+        if x <= 0.04045 {
+            x / 12.92
+        } else {
+            ((x + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    let l = 0.2126 * lin(c.r) + 0.7152 * lin(c.g) + 0.0722 * lin(c.b);
+    if l > 0.4 {
+        Color::BLACK
+    } else {
+        Color::WHITE
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Mode {
     #[default]
@@ -184,9 +234,17 @@ pub fn flat(theme: &Theme, status: button::Status) -> button::Style {
 
 /// A mood filter chip: filled in the quadrant's colour when on, outlined when off.
 pub fn chip(q: Quadrant, on: bool) -> impl Fn(&Theme, button::Status) -> button::Style {
+    color_chip(quadrant_color(q), on_quadrant(q), on)
+}
+
+/// A filter chip in colour `c` (text `ink` on it when on).
+pub fn color_chip(
+    c: Color,
+    ink: Color,
+    on: bool,
+) -> impl Fn(&Theme, button::Status) -> button::Style {
     move |theme, status| {
         let p = theme.extended_palette();
-        let c = quadrant_color(q);
         let hovered = matches!(status, button::Status::Hovered);
         button::Style {
             background: if on {
@@ -196,11 +254,7 @@ pub fn chip(q: Quadrant, on: bool) -> impl Fn(&Theme, button::Status) -> button:
             } else {
                 None
             },
-            text_color: if on {
-                on_quadrant(q)
-            } else {
-                p.background.base.text
-            },
+            text_color: if on { ink } else { p.background.base.text },
             border: Border {
                 color: c,
                 width: 1.5,

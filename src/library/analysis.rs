@@ -204,6 +204,9 @@ pub struct BrowseRow {
     pub mood: Option<Mood>,
     /// Why analysis failed (current failure only).
     pub analysis_error: Option<String>,
+    /// The theme scene with the largest share of the track (none before scenes are
+    /// fitted or the track is folded in).
+    pub scene: Option<i64>,
 }
 
 pub(crate) const CURRENT: &str = "a.features_version = ?1 AND a.model_version = ?2 \
@@ -274,6 +277,12 @@ impl Library {
         }
         tx.execute(
             "DELETE FROM analysis WHERE track_id = ?1",
+            params![track.id],
+        )?;
+        // The old scene mix came from the old result's words: the next fold-in places the
+        // track again.
+        tx.execute(
+            "DELETE FROM track_scenes WHERE track_id = ?1",
             params![track.id],
         )?;
         match outcome {
@@ -503,8 +512,9 @@ impl Library {
 fn browse_sql(tail: &str) -> String {
     format!(
         "SELECT t.id, t.path, t.title, t.artist, t.album, t.track_no, t.duration_s,
-                a.status, a.valence, a.arousal, a.error, a.p1, a.p2, a.p3, a.p4
+                a.status, a.valence, a.arousal, a.error, a.p1, a.p2, a.p3, a.p4, s.main
          FROM tracks t LEFT JOIN analysis a ON a.track_id = t.id AND {CURRENT}
+              LEFT JOIN track_scenes s ON s.track_id = t.id
          {tail}"
     )
 }
@@ -538,6 +548,7 @@ fn browse_row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<BrowseRow> {
         } else {
             None
         },
+        scene: r.get(15)?,
     })
 }
 

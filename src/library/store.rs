@@ -232,6 +232,16 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX track_scenes_main ON track_scenes (main);
     "#,
+    // 8: a track's scene is part of what playlists pick by (they spread picks across
+    // scenes), so a change of scene mixes counts as a library change for kept copies.
+    r#"
+    CREATE TRIGGER track_scenes_insert_counts AFTER INSERT ON track_scenes
+        BEGIN UPDATE library_state SET generation = generation + 1; END;
+    CREATE TRIGGER track_scenes_update_counts AFTER UPDATE ON track_scenes
+        BEGIN UPDATE library_state SET generation = generation + 1; END;
+    CREATE TRIGGER track_scenes_delete_counts AFTER DELETE ON track_scenes
+        BEGIN UPDATE library_state SET generation = generation + 1; END;
+    "#,
 ];
 
 /// Schema version this build writes.

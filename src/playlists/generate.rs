@@ -16,9 +16,13 @@
 //! Tracks are then picked one at a time, in playlist order. Each pick is drawn among the
 //! tracks that keep every rule, with weight `exp(-(d - d_best) / t)`, `t = variety *
 //! VARIETY_SCALE`: variety 0 takes the closest track every time; at variety 1 a track 0.15
-//! further from the target than the closest one left is drawn 1/e as often. The draw uses a
-//! ChaCha8 generator seeded with the request's seed: the same inputs and seed give the same
-//! playlist.
+//! further from the target than the closest one left is drawn 1/e as often. Variety also
+//! spreads the picks across theme scenes, as seed 000 intends: a track whose main scene
+//! already has `k` tracks in the playlist has its weight multiplied by
+//! `exp(-variety * SCENE_SPREAD * k)` (tracks without a scene are not held back). So at the
+//! window's variety 0.3 a fourth track of one scene is drawn 0.41 times as often as it would
+//! be otherwise; at variety 0 nothing changes. The draw uses a ChaCha8 generator seeded with
+//! the request's seed: the same inputs and seed give the same playlist.
 //!
 //! The rules (each a test in `playlists::tests`): the seeds are not in the result; nothing
 //! played in the last 24 h; tracks marked "never in playlists" are left out; no artist twice
@@ -37,6 +41,9 @@ use crate::mood::Quadrant;
 
 /// Distance scale of variety 1 (valence/arousal units).
 pub const VARIETY_SCALE: f32 = 0.15;
+/// How strongly variety 1 holds back a scene per track of it already picked (see the
+/// module doc).
+pub const SCENE_SPREAD: f64 = 1.0;
 /// A minutes playlist ends within this share of the length asked.
 pub const LENGTH_TOLERANCE: f64 = 0.05;
 /// Tracks played this recently are not picked.
@@ -126,6 +133,8 @@ pub struct Candidate {
     pub arousal: f32,
     /// musicnn embedding (empty when not loaded: only "more like these" needs it).
     pub embedding: Vec<f32>,
+    /// The track's main theme scene (none before scenes are fitted).
+    pub scene: Option<i64>,
 }
 
 /// The library as playlists see it.
@@ -382,6 +391,7 @@ impl Scorer {
 struct Eligible {
     index: usize,
     d: f32,
+    scene: Option<i64>,
     artist: Option<String>,
     album: Option<(Option<String>, String)>,
     secs: f64,
@@ -414,6 +424,7 @@ pub fn generate(pool: &Pool, req: &Request) -> Result<Generated, GenerateError> 
             Ok(d) => eligible.push(Eligible {
                 index,
                 d: if d.is_finite() { d } else { f32::MAX },
+                scene: c.scene,
                 artist: None,
                 album: None,
                 secs: if c.duration_secs.is_finite() {
@@ -544,6 +555,8 @@ fn pick(list: &[Eligible], req: &Request, variety: f32) -> Result<Vec<usize>, St
     // Tracks already tried (and undone) at each position.
     let mut banned: Vec<Vec<usize>> = vec![Vec::new()];
     let mut albums: HashMap<&(Option<String>, String), usize> = HashMap::new();
+    // Picks so far per scene.
+    let mut scenes: HashMap<i64, u32> = HashMap::new();
     let mut total = 0.0f64;
     let mut weights: Vec<(usize, f64)> = Vec::new();
     let mut backtracks = 0;
@@ -597,7 +610,9 @@ fn pick(list: &[Eligible], req: &Request, variety: f32) -> Result<Vec<usize>, St
             if w < 1e-6 {
                 break;
             }
-            weights.push((i, w));
+            let k = o.scene.and_then(|s| scenes.get(&s)).copied().unwrap_or(0);
+            let spread = (-f64::from(variety) * SCENE_SPREAD * f64::from(k)).exp();
+            weights.push((i, w * spread));
         }
         if weights.is_empty() {
             if furthest.as_ref().is_none_or(|f| chosen.len() > f.got) {
@@ -626,6 +641,9 @@ fn pick(list: &[Eligible], req: &Request, variety: f32) -> Result<Vec<usize>, St
                             *n = n.saturating_sub(1);
                         }
                     }
+                    if let Some(n) = list[last].scene.and_then(|s| scenes.get_mut(&s)) {
+                        *n = n.saturating_sub(1);
+                    }
                     tried.push(last);
                     continue;
                 }
@@ -652,6 +670,9 @@ fn pick(list: &[Eligible], req: &Request, variety: f32) -> Result<Vec<usize>, St
         total += list[next].secs;
         if let Some(k) = &list[next].album {
             *albums.entry(k).or_default() += 1;
+        }
+        if let Some(s) = list[next].scene {
+            *scenes.entry(s).or_default() += 1;
         }
         chosen.push(next);
         banned.push(Vec::new());

@@ -346,8 +346,9 @@ impl Library {
     ) -> Result<(Arc<Vec<Candidate>>, usize), StoreError> {
         let sql = format!(
             "SELECT t.id, t.artist, t.album_artist, t.album,
-                    COALESCE(t.duration_s, a.duration_s), a.valence, a.arousal
+                    COALESCE(t.duration_s, a.duration_s), a.valence, a.arousal, s.main
              FROM tracks t JOIN analysis a ON a.track_id = t.id AND {CURRENT}
+                  LEFT JOIN track_scenes s ON s.track_id = t.id
              WHERE t.status = 'ok' AND a.status = 'ok' AND a.valence IS NOT NULL"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
@@ -361,6 +362,7 @@ impl Library {
                 valence: r.get(5)?,
                 arousal: r.get(6)?,
                 embedding: Vec::new(),
+                scene: r.get(7)?,
             })
         })?;
         let candidates: Vec<Candidate> = rows.collect::<Result<_, _>>()?;

@@ -320,6 +320,7 @@ fn arb_pool() -> impl Strategy<Value = Pool> {
                 embedding: (0..4)
                     .map(|k| ((r >> (k * 5)) % 97) as f32 - 48.0)
                     .collect(),
+                scene: ((r >> 52) % 5 > 0).then_some(((r >> 56) % 4) as i64),
             });
             match (r >> 48) % 10 {
                 0 => {
@@ -440,74 +441,83 @@ fn open_pool(n: usize) -> Pool {
             valence: x,
             arousal: y,
             embedding: Vec::new(),
+            scene: None,
         });
     }
     pool
 }
 
-#[test]
-fn variety_trades_closeness_for_spread() {
-    let pool = open_pool(2000);
-    let by_id: HashMap<i64, &Candidate> = pool.candidates.iter().map(|c| (c.id, c)).collect();
-    let stats = |variety: f32| -> (f32, f32) {
-        let (mut dist, mut spread) = (0.0, 0.0);
-        for seed in 0..20 {
-            let req = Request {
-                target: Target::Point {
-                    valence: 0.4,
-                    arousal: -0.3,
-                },
-                size: Size::Count(20),
-                variety,
-                seed,
-            };
-            let g = generate(&pool, &req).unwrap();
-            dist += g.distances.iter().sum::<f32>() / 20.0;
-            // Mean distance of the tracks from their own centroid.
-            let pts: Vec<(f32, f32)> = g
-                .tracks
-                .iter()
-                .map(|id| (by_id[id].valence, by_id[id].arousal))
-                .collect();
-            let (cx, cy) = (
-                pts.iter().map(|p| p.0).sum::<f32>() / 20.0,
-                pts.iter().map(|p| p.1).sum::<f32>() / 20.0,
-            );
-            spread += pts
-                .iter()
-                .map(|p| ((p.0 - cx).powi(2) + (p.1 - cy).powi(2)).sqrt())
-                .sum::<f32>()
-                / 20.0;
+/// Over 20 seeds' playlists made from `pool` at `variety`, scored with the scenes of
+/// `truth`: the mean share of a playlist's biggest scene, the scenes used (summed), and the
+/// mean distance to the target.
+fn scene_spread(pool: &Pool, truth: &Pool, variety: f32) -> (f32, usize, f32) {
+    let scene: HashMap<i64, Option<i64>> =
+        truth.candidates.iter().map(|c| (c.id, c.scene)).collect();
+    let (mut top, mut used, mut dist) = (0.0f32, 0usize, 0.0f32);
+    for seed in 0..20 {
+        let req = Request {
+            target: Target::Point {
+                valence: 0.4,
+                arousal: -0.3,
+            },
+            size: Size::Count(20),
+            variety,
+            seed,
+        };
+        let g = generate(pool, &req).unwrap();
+        let mut per: HashMap<i64, usize> = HashMap::new();
+        for id in &g.tracks {
+            if let Some(s) = scene[id] {
+                *per.entry(s).or_default() += 1;
+            }
         }
-        (dist / 20.0, spread / 20.0)
+        top += *per.values().max().unwrap_or(&0) as f32 / 20.0;
+        used += per.len();
+        dist += g.distances.iter().sum::<f32>() / 20.0;
+    }
+    (top / 20.0, used, dist / 20.0)
+}
+
+#[test]
+fn variety_spreads_picks_across_scenes() {
+    // Eight scenes; the tracks nearest the target are mostly scene 0 (as when one scene
+    // owns a corner of the plane).
+    let mut pool = open_pool(2000);
+    for c in Arc::make_mut(&mut pool.candidates).iter_mut() {
+        let near = (c.valence - 0.4).hypot(c.arousal + 0.3) < 0.3;
+        c.scene = Some(if near && c.id % 5 != 0 { 0 } else { c.id % 8 });
+    }
+    // The same library, scenes unknown.
+    let mut blind = pool.clone();
+    for c in Arc::make_mut(&mut blind.candidates).iter_mut() {
+        c.scene = None;
+    }
+    // Variety 0 is the closest tracks, scenes or not.
+    let closest = |p: &Pool| {
+        let req = Request {
+            target: Target::Quadrant(Quadrant::Q4),
+            size: Size::Count(20),
+            variety: 0.0,
+            seed: 3,
+        };
+        generate(p, &req).unwrap().tracks
     };
-    let (d0, s0) = stats(0.0);
-    let (d5, s5) = stats(0.5);
-    let (d1, s1) = stats(1.0);
-    assert!(d0 < d5 && d5 < d1, "closeness: {d0} {d5} {d1}");
-    assert!(s0 < s5 && s5 < s1, "spread: {s0} {s5} {s1}");
-    // Variety 0 is the closest tracks, whatever the seed.
-    let req = |seed| Request {
-        target: Target::Point {
-            valence: 0.4,
-            arousal: -0.3,
-        },
-        size: Size::Count(20),
-        variety: 0.0,
-        seed,
-    };
-    assert_eq!(
-        generate(&pool, &req(1)).unwrap(),
-        generate(&pool, &req(2)).unwrap()
+    assert_eq!(closest(&pool), closest(&blind));
+    // With variety, knowing the scenes uses more of them and leans less on the biggest,
+    // at a small cost in closeness.
+    let (top_blind, used_blind, dist_blind) = scene_spread(&blind, &pool, 0.5);
+    let (top_seen, used_seen, dist_seen) = scene_spread(&pool, &pool, 0.5);
+    assert!(
+        top_seen < top_blind - 0.1,
+        "biggest scene's share: {top_seen} knowing scenes, {top_blind} blind"
     );
-    // Another seed gives another playlist once there is variety.
-    let varied = |seed| Request {
-        variety: 0.8,
-        ..req(seed)
-    };
-    assert_ne!(
-        generate(&pool, &varied(1)).unwrap().tracks,
-        generate(&pool, &varied(2)).unwrap().tracks
+    assert!(
+        used_seen > used_blind,
+        "scenes used: {used_seen} knowing scenes, {used_blind} blind"
+    );
+    assert!(
+        dist_seen < dist_blind + 0.1,
+        "mean distance: {dist_seen} knowing scenes, {dist_blind} blind"
     );
 }
 

@@ -115,6 +115,9 @@ pub enum ThemeError {
     /// The shipped codebook is not where assets are looked for.
     #[error(transparent)]
     Asset(#[from] crate::model::assets::AssetError),
+    /// musicnn's tag names (which scenes are named after) cannot be read.
+    #[error("musicnn's tag names: {0}")]
+    Tags(#[from] crate::model::musicnn::MusicnnError),
 }
 
 /// The shipped codebook's path under the asset folders (`model::assets`).
@@ -125,6 +128,13 @@ pub const CODEBOOK_ASSET: &str = "themes/codebook.vlcb";
 /// binary, then the repository's `assets/`).
 pub fn default_codebook() -> Result<Codebook, ThemeError> {
     Codebook::load(&crate::model::assets::find_asset(CODEBOOK_ASSET)?)
+}
+
+/// musicnn's 50 tag names, in its output order (scenes are named after them), read from the
+/// shipped weights' header.
+pub fn default_tag_names() -> Result<Vec<String>, ThemeError> {
+    let path = crate::model::assets::find_asset(crate::model::tagger::MUSICNN_ASSET)?;
+    Ok(crate::model::musicnn::read_tag_names(&path)?)
 }
 
 /// FNV-1a 64 (the `fnv` crate, as the scanner's fingerprints) over the given byte chunks.

@@ -39,6 +39,8 @@ pub const REFIT_GROWTH: f64 = 1.2;
 pub const SAME_SCENE: f64 = 0.35;
 /// At most one scene per this many tracks.
 pub const TRACKS_PER_SCENE: usize = 5;
+/// Typical tracks listed per scene (those with the largest share of it).
+pub const TYPICAL_TRACKS: usize = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SceneError {
@@ -77,6 +79,18 @@ pub struct Scene {
     /// Share of its weight per quadrant, Q1..Q4.
     pub mood_mix: [f64; 4],
     pub mood: Mood,
+    /// Track ids with the largest share of the scene, largest first (at most
+    /// [`TYPICAL_TRACKS`]).
+    pub typical: Vec<i64>,
+}
+
+/// What [`Library::update_scenes`] did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SceneUpdate {
+    /// The fit, when one was asked for or due.
+    pub fit: Option<FitReport>,
+    /// Tracks placed in the scenes without a refit.
+    pub folded_in: usize,
 }
 
 /// What a fit did.
@@ -338,6 +352,26 @@ impl Library {
         Ok(new.len())
     }
 
+    /// Brings the scenes up to date: fits them when asked (`refit`, or a number of scenes)
+    /// or when due ([`Library::scenes_due`]), then folds in the tracks that have no mix
+    /// yet. The one route of `valence scenes` and the window.
+    pub fn update_scenes(
+        &mut self,
+        v: &AnalysisVersion,
+        cal: &Calibration,
+        tag_names: &[String],
+        refit: bool,
+        topics: Option<usize>,
+    ) -> Result<SceneUpdate, SceneError> {
+        let fit = if refit || topics.is_some() || self.scenes_due(v)? {
+            Some(self.fit_scenes(v, cal, tag_names, topics, 0)?)
+        } else {
+            None
+        };
+        let folded_in = self.fold_in_scenes(v)?;
+        Ok(SceneUpdate { fit, folded_in })
+    }
+
     /// The scenes, largest first, with their sizes and mood mixes over the tracks' stored
     /// mixes and moods.
     pub fn scenes(&self, v: &AnalysisVersion, cal: &Calibration) -> Result<Vec<Scene>, SceneError> {
@@ -357,8 +391,10 @@ impl Library {
         let (mut weight, mut count) = (vec![0f64; t], vec![0usize; t]);
         let mut mix = vec![[0f64; 4]; t];
         let mut point = vec![(0f64, 0f64); t];
+        // (share, track) of the most typical tracks so far, largest first.
+        let mut typical: Vec<Vec<(f32, i64)>> = vec![Vec::new(); t];
         let sql = format!(
-            "SELECT s.mix, s.main, a.valence, a.arousal FROM track_scenes s
+            "SELECT s.mix, s.main, a.valence, a.arousal, s.track_id FROM track_scenes s
              JOIN tracks t ON t.id = s.track_id
              JOIN analysis a ON a.track_id = t.id AND {CURRENT}
              WHERE t.status = 'ok' AND a.status = 'ok'"
@@ -370,10 +406,11 @@ impl Library {
                 r.get::<_, Option<i64>>(1)?,
                 r.get::<_, f32>(2)?,
                 r.get::<_, f32>(3)?,
+                r.get::<_, i64>(4)?,
             ))
         })?;
         for row in rows {
-            let (blob, main, va, ar) = row?;
+            let (blob, main, va, ar, track) = row?;
             let q = crate::mood::Quadrant::of_point(va, ar).index();
             for (k, &share) in from_f32s(&blob).iter().enumerate().take(t) {
                 let s = share as f64;
@@ -381,6 +418,12 @@ impl Library {
                 mix[k][q] += s;
                 point[k].0 += s * va as f64;
                 point[k].1 += s * ar as f64;
+                let top = &mut typical[k];
+                if top.len() < TYPICAL_TRACKS || top.last().is_some_and(|l| share > l.0) {
+                    let at = top.partition_point(|x| x.0 >= share);
+                    top.insert(at, (share, track));
+                    top.truncate(TYPICAL_TRACKS);
+                }
             }
             if let Some(k) = main.and_then(|m| ids.iter().position(|&id| id == m)) {
                 count[k] += 1;
@@ -399,6 +442,7 @@ impl Library {
                     tracks: count[k],
                     mood_mix: mix[k].map(|m| m / w),
                     mood: Mood::from_point((point[k].0 / w) as f32, (point[k].1 / w) as f32, cal),
+                    typical: typical[k].iter().map(|x| x.1).collect(),
                 }
             })
             .collect();

@@ -5,12 +5,16 @@
 //!
 //! **Drawing 100,000 points.** A path per point costs tiny-skia about 2 µs, 200 ms a frame.
 //! Instead the points are splatted into a raster the size of the canvas: each point adds
-//! its quadrant colour to the pixels of a small disc, and a pixel's opacity grows with the
+//! its colour (its quadrant's, or its theme scene's, see [`Coloring`]) to the pixels of a
+//! small disc; a pixel shows the mean colour of its points, and a pixel's opacity grows with the
 //! number of points on it (`1 - (1 - ALPHA)^n`), so a lone point reads as a dot and a dense
 //! region shades toward solid colour instead of becoming an unreadable blot. The raster and
 //! the plane under it are cached (`canvas::Cache`) and redrawn only when the view or the
 //! points change; hover, selection and journeys are a second, cheap layer.
 //! `cargo bench --bench map` measures both at 100,000 points.
+
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use iced::mouse;
 use iced::widget::canvas::{self, Cache, Frame, Geometry, Path, Stroke, Text};
@@ -44,8 +48,32 @@ pub struct MapPoint {
     pub valence: f32,
     pub arousal: f32,
     pub quadrant: Quadrant,
+    /// Its main theme scene, if any.
+    pub scene: Option<i64>,
     pub title: String,
     pub artist: String,
+}
+
+/// How the points are coloured.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Coloring {
+    /// By quadrant.
+    #[default]
+    Mood,
+    /// By main theme scene (scene id to colour); tracks without one are grey.
+    Scene(Arc<HashMap<i64, Color>>),
+}
+
+impl Coloring {
+    pub fn color(&self, p: &MapPoint) -> Color {
+        match self {
+            Coloring::Mood => theme::quadrant_color(p.quadrant),
+            Coloring::Scene(colors) => p
+                .scene
+                .and_then(|s| colors.get(&s).copied())
+                .unwrap_or(theme::NO_SCENE),
+        }
+    }
 }
 
 /// The analysed tracks and a grid for finding the one under the cursor.
@@ -74,6 +102,7 @@ impl MapData {
                         valence: m.valence,
                         arousal: m.arousal,
                         quadrant: m.quadrant,
+                        scene: r.scene,
                         title: r.title.clone(),
                         artist: r.artist.clone(),
                     })
@@ -302,6 +331,7 @@ pub struct MapCanvas<'a, M> {
     pub check_ins: [Option<(f32, f32)>; 2],
     /// A click marks a point even on a track (a check-in is being recorded).
     pub picking: bool,
+    pub coloring: Coloring,
     pub on_event: fn(MapEvent) -> M,
 }
 
@@ -423,7 +453,7 @@ impl<M: Clone> canvas::Program<M> for MapCanvas<'_, M> {
         let base = self.cache.draw(renderer, bounds.size(), |frame| {
             // The points' raster carries the tints; without points the plane draws them.
             draw_plane(frame, theme, self.view, self.data.is_empty());
-            draw_points(frame, self.data, self.view);
+            draw_points(frame, self.data, self.view, &self.coloring);
         });
         let mut top = Frame::new(renderer, bounds.size());
         self.draw_overlay(&mut top, state, theme);
@@ -584,7 +614,7 @@ impl<M> MapCanvas<'_, M> {
         let ring = |frame: &mut Frame, p: &MapPoint, r: f32| {
             let c = px((p.valence, p.arousal));
             frame.fill(&Path::circle(c, r + 2.0), ink);
-            frame.fill(&Path::circle(c, r), theme::quadrant_color(p.quadrant));
+            frame.fill(&Path::circle(c, r), self.coloring.color(p));
             c
         };
         if let Some(p) = self.selected.and_then(|id| self.data.point(id)) {
@@ -700,8 +730,8 @@ fn draw_plane(frame: &mut Frame, theme: &Theme, view: View, tints: bool) {
 }
 
 /// The points as one raster (see the module doc).
-fn draw_points(frame: &mut Frame, data: &MapData, view: View) {
-    if let Some(r) = rasterize(data, view, frame.size()) {
+fn draw_points(frame: &mut Frame, data: &MapData, view: View, coloring: &Coloring) {
+    if let Some(r) = rasterize(data, view, frame.size(), coloring) {
         // One raster pixel per canvas pixel: nearest is exact, and tiny-skia blits it
         // without filtering.
         frame.draw_image(
@@ -724,7 +754,7 @@ const RASTER_THREADS: usize = 2;
 
 /// The points splatted into an RGBA image covering the plane's part of a canvas of `size`
 /// (`None` when there is nothing to draw).
-pub fn rasterize(data: &MapData, view: View, size: Size) -> Option<Raster> {
+pub fn rasterize(data: &MapData, view: View, size: Size, coloring: &Coloring) -> Option<Raster> {
     if data.is_empty() {
         return None;
     }
@@ -762,16 +792,26 @@ pub fn rasterize(data: &MapData, view: View, size: Size) -> Option<Raster> {
         size.width / 2.0 - view.center.0 * s - x0 as f32,
         size.height / 2.0 + view.center.1 * s - y0 as f32,
     );
-    // Per pixel: how many points of each quadrant cover it (8 bytes a pixel, one add a
-    // point per pixel; the colour is worked out once per pixel at the end).
-    let splat = |points: &[MapPoint]| -> Vec<[u16; 4]> {
-        let mut acc = vec![[0u16; 4]; n];
-        for p in points {
+    // Each point's colour, worked out once (a scene colour is a map lookup).
+    let rgb: Vec<[u32; 3]> = data
+        .points
+        .iter()
+        .map(|p| {
+            let c = coloring.color(p);
+            [c.r, c.g, c.b].map(|x| (x * 255.0) as u32)
+        })
+        .collect();
+    // Per pixel: the sums of the red, green and blue of the points covering it and their
+    // count (16 bytes a pixel, whatever the palette; the mean colour is worked out once
+    // per pixel at the end).
+    let splat = |first: usize, points: &[MapPoint]| -> Vec<[u32; 4]> {
+        let mut acc = vec![[0u32; 4]; n];
+        for (i, p) in points.iter().enumerate() {
             let (cx, cy) = ((ox + p.valence * s) as i32, (oy - p.arousal * s) as i32);
             if cx < -ri || cy < -ri || cx >= w + ri || cy >= h + ri {
                 continue;
             }
-            let q = p.quadrant.index();
+            let [cr, cg, cb] = rgb[first + i];
             for &(dy, a, b) in &runs {
                 let y = cy + dy;
                 let (a, b) = ((cx + a).max(0), (cx + b).min(w - 1));
@@ -780,33 +820,30 @@ pub fn rasterize(data: &MapData, view: View, size: Size) -> Option<Raster> {
                 }
                 let row = (y * w) as usize;
                 for c in &mut acc[row + a as usize..=row + b as usize] {
-                    c[q] = c[q].saturating_add(1);
+                    c[0] += cr;
+                    c[1] += cg;
+                    c[2] += cb;
+                    c[3] += 1;
                 }
             }
         }
         acc
     };
     let share = data.points.len().div_ceil(RASTER_THREADS);
-    let parts: Vec<Vec<[u16; 4]>> = std::thread::scope(|scope| {
+    let parts: Vec<Vec<[u32; 4]>> = std::thread::scope(|scope| {
+        let splat = &splat;
         let handles: Vec<_> = data
             .points
             .chunks(share.max(1))
+            .enumerate()
             .skip(1)
-            .map(|chunk| scope.spawn(move || splat(chunk)))
+            .map(|(k, chunk)| scope.spawn(move || splat(k * share.max(1), chunk)))
             .collect();
-        let mut out = vec![splat(&data.points[..share.min(data.points.len())])];
+        let mut out = vec![splat(0, &data.points[..share.min(data.points.len())])];
         // A splat thread cannot panic (no unwrap, indices checked): if one did, its share
         // is left out of this frame rather than taking the window down.
         out.extend(handles.into_iter().filter_map(|h| h.join().ok()));
         out
-    });
-    let colors: [[u32; 3]; 4] = Quadrant::ALL.map(|q| {
-        let c = theme::quadrant_color(q);
-        [
-            (c.r * 255.0) as u32,
-            (c.g * 255.0) as u32,
-            (c.b * 255.0) as u32,
-        ]
     });
     // Opacity by count, from a small table (counts past it are opaque enough).
     let table: Vec<u8> = (0..64)
@@ -847,25 +884,17 @@ pub fn rasterize(data: &MapData, view: View, size: Size) -> Option<Raster> {
                 let mut a = [0u32; 4];
                 for part in &parts {
                     for (t, &c) in a.iter_mut().zip(&part[base + x]) {
-                        *t += c as u32;
+                        *t += c;
                     }
                 }
-                let k: u32 = a.iter().sum();
+                let k = a[3];
                 if k == 0 {
                     if let Some(t) = under {
                         px.copy_from_slice(&[t[0] as u8, t[1] as u8, t[2] as u8, t[3] as u8]);
                     }
                     continue;
                 }
-                let mut sum = [0u32; 3];
-                for (q, &count) in a.iter().enumerate() {
-                    if count > 0 {
-                        for (s, c) in sum.iter_mut().zip(colors[q]) {
-                            *s += count * c;
-                        }
-                    }
-                }
-                let dot = [sum[0] / k, sum[1] / k, sum[2] / k];
+                let dot = [a[0] / k, a[1] / k, a[2] / k];
                 let alpha = table[(k as usize).min(table.len() - 1)] as u32;
                 match under {
                     // The dot over the tint ("over", straight alpha).
@@ -993,6 +1022,7 @@ mod tests {
             valence: v,
             arousal: a,
             quadrant: Quadrant::of_point(v, a),
+            scene: None,
             title: format!("t{id}"),
             artist: String::new(),
         }
@@ -1049,7 +1079,7 @@ mod tests {
         let mut pts = vec![pt(0, -0.5, 0.5)];
         pts.extend((1..50).map(|i| pt(i, 0.5, 0.5)));
         let data = MapData::new(pts);
-        let r = rasterize(&data, view, size).expect("an image");
+        let r = rasterize(&data, view, size, &Coloring::Mood).expect("an image");
         let image::Handle::Rgba { width, pixels, .. } = r.image else {
             panic!("an RGBA handle");
         };
@@ -1084,7 +1114,7 @@ mod tests {
             for zoom in [1.0, 1.5, 3.0, 20.0, 64.0] {
                 for c in [(-1.0, -1.0), (1.0, 1.0), (1.0, -1.0), (0.0, 0.0)] {
                     let view = View { center: c, zoom };
-                    let r = rasterize(&data, view, size).expect("an image");
+                    let r = rasterize(&data, view, size, &Coloring::Mood).expect("an image");
                     let image::Handle::Rgba {
                         width,
                         height,
