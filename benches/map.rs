@@ -146,6 +146,22 @@ fn bench(c: &mut Criterion) {
     g.bench_function("raster", |b| {
         b.iter(|| black_box(rasterize(&data, View::default(), CANVAS, &Coloring::Mood)))
     });
+    // The same points coloured by 16 theme scenes (a colour looked up per point).
+    let scened: Vec<_> = rows
+        .iter()
+        .map(|r| valence::library::BrowseRow {
+            scene: Some(r.id % 16),
+            ..r.clone()
+        })
+        .collect();
+    let scene_data = MapData::from_rows(&scened);
+    let colors: std::collections::HashMap<i64, iced::Color> = (0..16)
+        .map(|k| (k, theme::scene_color(k as usize)))
+        .collect();
+    let by_scene = Coloring::Scene(std::sync::Arc::new(colors));
+    g.bench_function("raster_scenes", |b| {
+        b.iter(|| black_box(rasterize(&scene_data, View::default(), CANVAS, &by_scene)))
+    });
     g.bench_function("build", |b| b.iter(|| black_box(MapData::from_rows(&rows))));
     let mut k = 0usize;
     g.bench_function("hit", |b| {

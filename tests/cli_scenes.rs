@@ -60,4 +60,29 @@ fn cli_scenes_fit_once_fold_in_new_tracks_and_show_in_tracks() {
     assert!(mix.iter().all(|m| ids.contains(&&m["scene"])));
     let text = String::from_utf8_lossy(&valence(&db, &["show", "7"]).stdout).into_owned();
     assert!(text.contains("  scenes: "), "{text}");
+
+    // Renamed: listed under the new name, the automatic one kept beside it.
+    let id = scenes[0]["id"].as_i64().expect("id");
+    let o = valence(&db, &["scenes", "rename", &id.to_string(), "Late night"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let listed = json(&db, &["scenes", "--json"]);
+    let renamed = listed["scenes"]
+        .as_array()
+        .expect("scenes")
+        .iter()
+        .find(|s| s["id"] == id)
+        .expect("still listed")
+        .clone();
+    assert_eq!(renamed["name"], "Late night");
+    assert_eq!(renamed["auto_name"], scenes[0]["auto_name"]);
+    // Typical tracks: ids of the library's tracks, at most five.
+    let typical = renamed["typical"].as_array().expect("typical");
+    assert!(!typical.is_empty() && typical.len() <= 5);
+    // An empty name or an unknown scene is refused with the reason.
+    let o = valence(&db, &["scenes", "rename", &id.to_string(), "  "]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot be empty"));
+    let o = valence(&db, &["scenes", "rename", "99999", "x"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no scene 99999"));
 }

@@ -23,7 +23,9 @@
 #        history-dark.png       the History tab;
 #        map-dark.png           the Map tab on a made-up library of 10,000 analysed tracks
 #                               (`examples/demo_library.rs`), the mood now marked;
-#        journey-dark.png       a 30-minute journey from the mood now to calm on it.
+#        journey-dark.png       a 30-minute journey from the mood now to calm on it;
+#        map-scenes-dark.png    the same map coloured by theme scene, with its legend;
+#        scenes-dark.png        the Scenes tab (the scenes are fitted when the window opens).
 #      Clicks go through xdotool at fixed positions of the 1280x800 layout (see below):
 #      a change of the layout needs them moved.
 #
@@ -244,15 +246,15 @@ xdotool mousemove --window "$wid" 640 795
 sleep 1
 shot mood-now-dark.png
 tab_y=22
-tab_x=([1]=146 [2]=210 [3]=278 [4]=355) # Library, Map, Playlists, History
-xdotool mousemove --window "$wid" "${tab_x[3]}" "$tab_y" click 1
+tab_x=([1]=146 [2]=210 [3]=273 [4]=355 [5]=447) # Library, Map, Scenes, Playlists, History
+xdotool mousemove --window "$wid" "${tab_x[4]}" "$tab_y" click 1
 sleep 1
 # The playlist, first in the list on the left.
 xdotool mousemove --window "$wid" 140 100 click 1
 xdotool mousemove --window "$wid" 640 795
 sleep 2
 shot playlists-dark.png
-xdotool mousemove --window "$wid" "${tab_x[4]}" "$tab_y" click 1
+xdotool mousemove --window "$wid" "${tab_x[5]}" "$tab_y" click 1
 xdotool mousemove --window "$wid" 640 795
 sleep 2
 shot history-dark.png
@@ -276,5 +278,15 @@ sleep 4
 xdotool mousemove --window "$wid" 640 795
 sleep 1
 shot journey-dark.png
+# The theme scenes, fitted in the background when the window opened: the map coloured by
+# scene ("Scene" in the map's toolbar), then the Scenes tab.
+xdotool mousemove --window "$wid" 545 69 click 1
+xdotool mousemove --window "$wid" 640 795
+sleep 3
+shot map-scenes-dark.png
+xdotool mousemove --window "$wid" "${tab_x[3]}" "$tab_y" click 1
+xdotool mousemove --window "$wid" 640 795
+sleep 3
+shot scenes-dark.png
 stop_window
 echo "screenshots: done"

@@ -419,6 +419,11 @@ pub fn run(cli: Cli) -> Result<()> {
             scenes: topics,
             json,
         } => match action {
+            Some(scenes::ScenesAction::Rename { id, name }) => {
+                let mut lib = open_library(cli.db)?;
+                lib.rename_scene(id, &name)?;
+                writeln!(out, "scene {id} is now called {:?}", name.trim())?;
+            }
             Some(scenes::ScenesAction::Codebook {
                 manifest,
                 words,

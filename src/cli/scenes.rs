@@ -24,6 +24,9 @@ use crate::train::Dataset;
 
 #[derive(Debug, Subcommand)]
 pub enum ScenesAction {
+    /// Give a scene your own name (kept across refits that continue the scene; ids are in
+    /// `valence scenes`).
+    Rename { id: i64, name: String },
     /// Fit the audio-word codebook (spherical k-means) on the L2-normalised embeddings of
     /// every ~3-s segment of a manifest's clips (labels unused).
     Codebook {

@@ -604,22 +604,35 @@ fn upsert_one(tx: &Transaction<'_>, f: &FileRecord) -> Result<(), StoreError> {
 }
 
 fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let too_new = |found: u32| StoreError::TooNew {
+        path: path.display().to_string(),
+        found,
+        supported: SCHEMA_VERSION,
+    };
     let found: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if found > SCHEMA_VERSION {
-        return Err(StoreError::TooNew {
-            path: path.display().to_string(),
-            found,
-            supported: SCHEMA_VERSION,
-        });
+        return Err(too_new(found));
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+    if found == SCHEMA_VERSION {
+        return Ok(());
+    }
+    // The window opens the library from several threads at once: each migration takes the
+    // write lock first (IMMEDIATE) and reads the version again under it, so a migration that
+    // another connection applied meanwhile is skipped instead of failing on its own tables.
+    loop {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let at: u32 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if at > SCHEMA_VERSION {
+            return Err(too_new(at));
+        }
+        let Some(sql) = MIGRATIONS.get(at as usize) else {
+            return Ok(());
+        };
         // Each migration and its version bump commit together, or not at all.
-        let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", (i + 1) as u32)?;
+        tx.pragma_update(None, "user_version", at + 1)?;
         tx.commit()?;
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -640,6 +653,36 @@ mod tests {
             .pragma_query_value(None, "journal_mode", |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
+    }
+
+    /// The window opens the library from several threads at once; an upgrade must not
+    /// fail in the ones that lose the race (each migration is applied once).
+    #[test]
+    fn concurrent_opens_migrate_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("lib.sqlite3");
+        let blocker = open_at_version(&p, 7);
+        blocker.pragma_update(None, "journal_mode", "WAL").unwrap();
+        // Everyone reads version 7 while another writer holds the lock, then races to
+        // upgrade once it lets go.
+        blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let opened: Vec<Result<u32, String>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    s.spawn(|| {
+                        Library::open(&p)
+                            .and_then(|l| l.schema_version())
+                            .map_err(|e| e.to_string())
+                    })
+                })
+                .collect();
+            std::thread::sleep(Duration::from_millis(300));
+            blocker.execute_batch("COMMIT").unwrap();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for r in opened {
+            assert_eq!(r, Ok(SCHEMA_VERSION));
+        }
     }
 
     /// Migration 4 gives results stored before it their opening and closing moods, the same

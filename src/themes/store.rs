@@ -523,6 +523,41 @@ mod tests {
         }
     }
 
+    /// Track `i`'s result in its style (see [`library`]).
+    fn analysis_data(i: usize, bright: bool) -> AnalysisData {
+        let base = if bright { 0u16 } else { 60 };
+        // Every word of its style, in a track-specific order: the styles are the only
+        // structure (a subset per track would plant more).
+        let words = (0..40)
+            .map(|k| base + ((i * 7 + k * 3) % 40) as u16)
+            .collect();
+        let mut tag_means = vec![0.05f32; 50];
+        tag_means[if bright { 0 } else { 1 }] = 0.8;
+        let (va, ar) = if bright { (0.6, 0.5) } else { (-0.6, -0.5) };
+        AnalysisData {
+            probs: [0.25; 4],
+            valence: va,
+            arousal: ar,
+            duration_s: 30.0,
+            timeline: vec![TimelinePoint {
+                start_s: 0.0,
+                end_s: 30.0,
+                probs: [0.25; 4],
+                valence: va,
+                arousal: ar,
+            }],
+            embedding: Vec::new(),
+            top_tags: Vec::new(),
+            thumbnail: Thumbnail {
+                width: 0,
+                height: 0,
+                pixels: Vec::new(),
+            },
+            words,
+            tag_means,
+        }
+    }
+
     /// `n` analysed tracks in two planted styles, alternating: words 0..40 with tag 0 high
     /// (bright, happy) and words 60..100 with tag 1 high (dark, sad). Answers each track's
     /// id and whether it is bright.
@@ -544,37 +579,7 @@ mod tests {
         let mut out = Vec::new();
         for (i, p) in pending.iter().enumerate() {
             let bright = i % 2 == 0;
-            let base = if bright { 0u16 } else { 60 };
-            // Every word of its style, in a track-specific order: the styles are the only
-            // structure (a subset per track would plant more).
-            let words = (0..40)
-                .map(|k| base + ((i * 7 + k * 3) % 40) as u16)
-                .collect();
-            let mut tag_means = vec![0.05f32; 50];
-            tag_means[if bright { 0 } else { 1 }] = 0.8;
-            let (va, ar) = if bright { (0.6, 0.5) } else { (-0.6, -0.5) };
-            let d = AnalysisData {
-                probs: [0.25; 4],
-                valence: va,
-                arousal: ar,
-                duration_s: 30.0,
-                timeline: vec![TimelinePoint {
-                    start_s: 0.0,
-                    end_s: 30.0,
-                    probs: [0.25; 4],
-                    valence: va,
-                    arousal: ar,
-                }],
-                embedding: Vec::new(),
-                top_tags: Vec::new(),
-                thumbnail: Thumbnail {
-                    width: 0,
-                    height: 0,
-                    pixels: Vec::new(),
-                },
-                words,
-                tag_means,
-            };
+            let d = analysis_data(i, bright);
             lib.store_analysis(p, &v, Ok(&d)).expect("store");
             out.push((p.id, bright));
         }
@@ -678,5 +683,95 @@ mod tests {
         let style = lib.track_scenes(twin).expect("mix")[0].scene;
         assert_eq!(mix[0].scene, style, "{mix:?}");
         assert_eq!(lib.fold_in_scenes(&v).expect("fold"), 0, "nothing left");
+    }
+
+    #[test]
+    fn updates_fit_when_due_rows_carry_scenes_and_a_reanalysed_track_is_placed_again() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut lib, tracks) = library(dir.path(), 30);
+        let (v, cal) = (version(), Calibration::default());
+        // Due (no fit yet): fitted; then nothing to do.
+        let u = lib
+            .update_scenes(&v, &cal, &tags(), false, None)
+            .expect("update");
+        assert!(u.fit.is_some() && u.folded_in == 0, "{u:?}");
+        let u = lib
+            .update_scenes(&v, &cal, &tags(), false, None)
+            .expect("update");
+        assert_eq!((u.fit, u.folded_in), (None, 0));
+        // Asked to: fitted again.
+        let u = lib
+            .update_scenes(&v, &cal, &tags(), false, Some(2))
+            .expect("update");
+        assert_eq!(u.fit.map(|f| f.scenes), Some(2));
+
+        // Each row carries its main scene, and each scene lists its most typical tracks:
+        // its own tracks, by share, largest first.
+        let scenes = lib.scenes(&v, &cal).expect("scenes");
+        let rows = lib.browse(&v).expect("rows");
+        for r in &rows {
+            let mix = lib.track_scenes(r.id).expect("mix");
+            assert_eq!(r.scene, Some(mix[0].scene));
+        }
+        for sc in &scenes {
+            assert_eq!(sc.typical.len(), TYPICAL_TRACKS);
+            let share = |id: i64| {
+                lib.track_scenes(id)
+                    .expect("mix")
+                    .iter()
+                    .find(|m| m.scene == sc.id)
+                    .map_or(0.0, |m| m.share)
+            };
+            let shares: Vec<f32> = sc.typical.iter().map(|&id| share(id)).collect();
+            assert!(shares.windows(2).all(|w| w[0] >= w[1]), "{shares:?}");
+            let best_other = rows
+                .iter()
+                .filter(|r| !sc.typical.contains(&r.id))
+                .map(|r| share(r.id))
+                .fold(0.0f32, f32::max);
+            assert!(shares[TYPICAL_TRACKS - 1] >= best_other);
+        }
+
+        // A bright track analysed again as a dark one: its old mix goes with the old
+        // result, the next update places it in the dark scene, and playlists see it there.
+        let (id, bright) = tracks[0];
+        assert!(bright);
+        let dark_scene = lib.track_scenes(tracks[1].0).expect("mix")[0].scene;
+        let pool = lib.playlist_pool(&v, 0).expect("pool");
+        let scene_in = |pool: &crate::playlists::Pool| {
+            pool.candidates
+                .iter()
+                .find(|c| c.id == id)
+                .and_then(|c| c.scene)
+        };
+        assert_ne!(scene_in(&pool), Some(dark_scene));
+        let pending = crate::library::PendingTrack {
+            id,
+            path: "/m/0.mp3".into(),
+            size: 1000,
+            mtime_ns: 1,
+            duration_secs: Some(30.0),
+        };
+        lib.store_analysis(&pending, &v, Ok(&analysis_data(0, false)))
+            .expect("store");
+        assert!(lib.track_scenes(id).expect("mix").is_empty());
+        assert_eq!(
+            lib.browse_row(&v, id).expect("row").and_then(|r| r.scene),
+            None
+        );
+        // Read (and kept) while the track has no scene: the fold-in must refresh it.
+        let pool = lib.playlist_pool(&v, 0).expect("pool");
+        assert_eq!(scene_in(&pool), None);
+        let u = lib
+            .update_scenes(&v, &cal, &tags(), false, None)
+            .expect("update");
+        assert_eq!((u.fit.is_some(), u.folded_in), (false, 1));
+        assert_eq!(lib.track_scenes(id).expect("mix")[0].scene, dark_scene);
+        let pool = lib.playlist_pool(&v, 0).expect("pool");
+        assert_eq!(
+            scene_in(&pool),
+            Some(dark_scene),
+            "the kept pool was refreshed"
+        );
     }
 }

@@ -4,9 +4,10 @@
 //! session check-ins).
 //!
 //! **Drawing 100,000 points.** A path per point costs tiny-skia about 2 µs, 200 ms a frame.
-//! Instead the points are splatted into a raster the size of the canvas: each point adds
-//! its colour (its quadrant's, or its theme scene's, see [`Coloring`]) to the pixels of a
-//! small disc; a pixel shows the mean colour of its points, and a pixel's opacity grows with the
+//! Instead the points are splatted into a raster the size of the canvas: each point counts
+//! itself into the pixels of a small disc; a pixel takes the colour (the quadrant's, or the
+//! theme scene's, see [`Coloring`]) of the first point on it, in library order, so where
+//! scenes overlap one colour shows rather than a muddy mean, and a pixel's opacity grows with the
 //! number of points on it (`1 - (1 - ALPHA)^n`), so a lone point reads as a dot and a dense
 //! region shades toward solid colour instead of becoming an unreadable blot. The raster and
 //! the plane under it are cached (`canvas::Cache`) and redrawn only when the view or the
@@ -792,26 +793,55 @@ pub fn rasterize(data: &MapData, view: View, size: Size, coloring: &Coloring) ->
         size.width / 2.0 - view.center.0 * s - x0 as f32,
         size.height / 2.0 + view.center.1 * s - y0 as f32,
     );
-    // Each point's colour, worked out once (a scene colour is a map lookup).
-    let rgb: Vec<[u32; 3]> = data
-        .points
-        .iter()
-        .map(|p| {
-            let c = coloring.color(p);
-            [c.r, c.g, c.b].map(|x| (x * 255.0) as u32)
-        })
-        .collect();
-    // Per pixel: the sums of the red, green and blue of the points covering it and their
-    // count (16 bytes a pixel, whatever the palette; the mean colour is worked out once
-    // per pixel at the end).
-    let splat = |first: usize, points: &[MapPoint]| -> Vec<[u32; 4]> {
-        let mut acc = vec![[0u32; 4]; n];
+    // Each point's palette entry, worked out once (a scene's is a map lookup).
+    let rgb = |c: Color| [c.r, c.g, c.b].map(|x| (x * 255.0) as u32);
+    let (palette, class): (Vec<[u32; 3]>, Vec<u16>) = match coloring {
+        Coloring::Mood => (
+            Quadrant::ALL
+                .map(|q| rgb(theme::quadrant_color(q)))
+                .to_vec(),
+            data.points
+                .iter()
+                .map(|p| p.quadrant.index() as u16)
+                .collect(),
+        ),
+        Coloring::Scene(colors) => {
+            // Scene ids are small row ids: a table indexed by id (a hash per point cost
+            // more than the splatting), up to ids that would make it large.
+            let mut palette = vec![rgb(theme::NO_SCENE)];
+            let top = colors.keys().copied().max().unwrap_or(0).clamp(0, 1 << 16) as usize;
+            let mut slot = vec![0u16; top + 1];
+            for (&id, &c) in colors.iter() {
+                if let Some(e) = usize::try_from(id).ok().and_then(|i| slot.get_mut(i)) {
+                    *e = palette.len() as u16;
+                    palette.push(rgb(c));
+                }
+            }
+            let class = data
+                .points
+                .iter()
+                .map(|p| {
+                    p.scene
+                        .and_then(|s| usize::try_from(s).ok())
+                        .and_then(|s| slot.get(s))
+                        .copied()
+                        .unwrap_or(0)
+                })
+                .collect();
+            (palette, class)
+        }
+    };
+    // Per pixel: how many points cover it, and 1 + the palette entry of the first one (4
+    // bytes a pixel, one add a point per pixel; the colour is looked up once per pixel at
+    // the end).
+    let splat = |first: usize, points: &[MapPoint]| -> Vec<[u16; 2]> {
+        let mut acc = vec![[0u16; 2]; n];
         for (i, p) in points.iter().enumerate() {
             let (cx, cy) = ((ox + p.valence * s) as i32, (oy - p.arousal * s) as i32);
             if cx < -ri || cy < -ri || cx >= w + ri || cy >= h + ri {
                 continue;
             }
-            let [cr, cg, cb] = rgb[first + i];
+            let k = class[first + i].saturating_add(1);
             for &(dy, a, b) in &runs {
                 let y = cy + dy;
                 let (a, b) = ((cx + a).max(0), (cx + b).min(w - 1));
@@ -820,17 +850,17 @@ pub fn rasterize(data: &MapData, view: View, size: Size, coloring: &Coloring) ->
                 }
                 let row = (y * w) as usize;
                 for c in &mut acc[row + a as usize..=row + b as usize] {
-                    c[0] += cr;
-                    c[1] += cg;
-                    c[2] += cb;
-                    c[3] += 1;
+                    c[0] = c[0].saturating_add(1);
+                    if c[1] == 0 {
+                        c[1] = k;
+                    }
                 }
             }
         }
         acc
     };
     let share = data.points.len().div_ceil(RASTER_THREADS);
-    let parts: Vec<Vec<[u32; 4]>> = std::thread::scope(|scope| {
+    let parts: Vec<Vec<[u16; 2]>> = std::thread::scope(|scope| {
         let splat = &splat;
         let handles: Vec<_> = data
             .points
@@ -881,20 +911,25 @@ pub fn rasterize(data: &MapData, view: View, size: Size, coloring: &Coloring) ->
                     };
                     tint[q]
                 });
-                let mut a = [0u32; 4];
+                // The parts in point order: the first that has a point here names its colour.
+                let (mut k, mut first) = (0u32, 0u16);
                 for part in &parts {
-                    for (t, &c) in a.iter_mut().zip(&part[base + x]) {
-                        *t += c;
+                    let [count, class] = part[base + x];
+                    k += u32::from(count);
+                    if first == 0 {
+                        first = class;
                     }
                 }
-                let k = a[3];
                 if k == 0 {
                     if let Some(t) = under {
                         px.copy_from_slice(&[t[0] as u8, t[1] as u8, t[2] as u8, t[3] as u8]);
                     }
                     continue;
                 }
-                let dot = [a[0] / k, a[1] / k, a[2] / k];
+                let dot = palette
+                    .get(usize::from(first.saturating_sub(1)))
+                    .copied()
+                    .unwrap_or([0; 3]);
                 let alpha = table[(k as usize).min(table.len() - 1)] as u32;
                 match under {
                     // The dot over the tint ("over", straight alpha).
@@ -1093,6 +1128,57 @@ mod tests {
         assert!(lone > 100 && lone < 160, "{lone}");
         assert_eq!(dense, 255);
         assert_eq!(alpha_at(0.0, -0.5), (TINT * 255.0) as u8, "the tint alone");
+    }
+
+    #[test]
+    fn by_scene_a_pixel_takes_its_first_points_scene_colour() {
+        let size = Size::new(200.0, 200.0);
+        let view = View::default();
+        let with_scene = |id: i64, v: f32, a: f32, scene: Option<i64>| MapPoint {
+            scene,
+            ..pt(id, v, a)
+        };
+        // Dense places, so the dot's colour is not blended with the tint.
+        let mut pts = Vec::new();
+        for i in 0..40 {
+            pts.push(with_scene(i, 0.5, 0.5, Some(7)));
+            pts.push(with_scene(100 + i, -0.5, -0.5, None));
+            // Scene 9 first, then scene 7 on the same spot: scene 9 shows.
+            pts.push(with_scene(
+                200 + i,
+                -0.5,
+                0.5,
+                Some(if i == 0 { 9 } else { 7 }),
+            ));
+        }
+        let data = MapData::new(pts);
+        let (c7, c9) = (Color::from_rgb8(200, 10, 10), Color::from_rgb8(10, 10, 200));
+        let colors = HashMap::from([(7, c7), (9, c9)]);
+        let r = rasterize(&data, view, size, &Coloring::Scene(Arc::new(colors))).expect("an image");
+        let image::Handle::Rgba { width, pixels, .. } = r.image else {
+            panic!("an RGBA handle");
+        };
+        let rgb_at = |v: f32, a: f32| {
+            let p = view.to_px(size, v, a);
+            let (x, y) = ((p.x - r.bounds.x) as u32, (p.y - r.bounds.y) as u32);
+            let i = ((y * width + x) * 4) as usize;
+            [pixels[i], pixels[i + 1], pixels[i + 2]]
+        };
+        let rgb8 = |c: Color| [c.r, c.g, c.b].map(|x| (x * 255.0) as u8);
+        assert_eq!(rgb_at(0.5, 0.5), rgb8(c7));
+        assert_eq!(rgb_at(-0.5, -0.5), rgb8(theme::NO_SCENE), "no scene: grey");
+        assert_eq!(rgb_at(-0.5, 0.5), rgb8(c9));
+        // By mood, the same points take their quadrants' colours.
+        let r = rasterize(&data, view, size, &Coloring::Mood).expect("an image");
+        let image::Handle::Rgba { pixels, .. } = r.image else {
+            panic!("an RGBA handle");
+        };
+        let p = view.to_px(size, -0.5, -0.5);
+        let i = (((p.y - r.bounds.y) as u32 * width + (p.x - r.bounds.x) as u32) * 4) as usize;
+        assert_eq!(
+            [pixels[i], pixels[i + 1], pixels[i + 2]],
+            rgb8(theme::quadrant_color(Quadrant::Q3))
+        );
     }
 
     #[test]
