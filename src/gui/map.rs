@@ -364,16 +364,8 @@ impl State {
     /// Each scene's colour and name, wrapping onto more lines as needed.
     fn legend(&self) -> Element<'_, Message> {
         let items = self.legend.iter().map(|(c, name, n)| {
-            let c = *c;
             row![
-                container(space())
-                    .width(Length::Fixed(10.0))
-                    .height(Length::Fixed(10.0))
-                    .style(move |_: &iced::Theme| container::Style {
-                        background: Some(c.into()),
-                        border: iced::border::rounded(5),
-                        ..container::Style::default()
-                    }),
+                theme::swatch(*c, 10.0),
                 text(format!("{name} ({n})")).size(theme::TEXT_SMALL),
             ]
             .spacing(theme::SPACE_XS)

@@ -234,15 +234,7 @@ impl State {
         s: &'a Scene,
         rows: &'a library::State,
     ) -> Element<'a, Message> {
-        let color = theme::scene_color(slot);
-        let swatch = container(space())
-            .width(Length::Fixed(12.0))
-            .height(Length::Fixed(12.0))
-            .style(move |_: &iced::Theme| container::Style {
-                background: Some(color.into()),
-                border: iced::border::rounded(6),
-                ..container::Style::default()
-            });
+        let swatch = theme::swatch(theme::scene_color(slot), 12.0);
         let title: Element<'a, Message> = match &self.renaming {
             Some((id, name)) if *id == s.id => row![
                 text_input("Scene name", name)

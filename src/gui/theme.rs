@@ -78,6 +78,19 @@ pub fn scene_color(slot: usize) -> Color {
     SCENE_COLORS[slot % SCENE_COLORS.len()]
 }
 
+/// A round dot of colour `c`, `size` px across (a legend's or a card's swatch).
+pub fn swatch<'a, M: 'a>(c: Color, size: f32) -> iced::Element<'a, M> {
+    iced::widget::container(iced::widget::space())
+        .width(iced::Length::Fixed(size))
+        .height(iced::Length::Fixed(size))
+        .style(move |_: &Theme| container::Style {
+            background: Some(c.into()),
+            border: border::rounded(size / 2.0),
+            ..container::Style::default()
+        })
+        .into()
+}
+
 /// Black or white, whichever reads better on `c` (relative luminance past 0.4: black).
 pub fn on_color(c: Color) -> Color {
     let lin = |x: f32| {
