@@ -115,7 +115,12 @@ fn gui_scenes_are_fitted_on_open_shown_filtered_played_and_renamed() {
     let now = app.player.current().expect("playing").clone();
     assert_eq!(now.id, first.typical[0]);
 
-    // Rename: stored, and shown on the card and the chips.
+    // Rename: stored, and shown on the card, the chips and an open track's detail.
+    send(
+        &mut app,
+        Message::Library(library::Message::Clicked(first.typical[0])),
+    );
+    assert!(shows(&app, &first.name), "the detail names its scene");
     send(&mut app, Message::Scenes(scenes::Message::Rename(first.id)));
     send(
         &mut app,
@@ -130,6 +135,13 @@ fn gui_scenes_are_fitted_on_open_shown_filtered_played_and_renamed() {
     assert_eq!(it.name, "Sunday piano");
     assert_eq!(it.auto_name, first.auto_name);
     assert!(shows(&app, "Sunday piano"));
+    assert!(
+        app.detail.data.as_ref().is_some_and(|d| d
+            .scenes
+            .iter()
+            .any(|m| m.scene == first.id && m.name == "Sunday piano")),
+        "the open detail was read again"
+    );
     assert!(shows(
         &app,
         &format!(

@@ -831,6 +831,13 @@ impl App {
                 if changed {
                     tasks.push(self.reload());
                 }
+                // The open detail names its scenes: a fit or a rename changes them.
+                if let Some(id) = self.detail.id.filter(|_| self.detail.data.is_some()) {
+                    tasks.push(Task::perform(
+                        backend::load_detail(self.db.clone(), id),
+                        Message::DetailLoaded,
+                    ));
+                }
             }
             Err(e) => self.scenes.set(Err(e.to_string())),
         }
