@@ -45,8 +45,20 @@ pub(crate) fn sym_err(e: SymError) -> AudioError {
 
 /// Opens the container and probes its format. Shared by the decoder and the tag reader.
 pub(crate) fn probe(path: &Path) -> Result<Box<dyn FormatReader + 'static>, AudioError> {
-    let file = File::open(path).map_err(|e| AudioError::Open(e.to_string()))?;
-    let mss = MediaSourceStream::new(Box::new(file), Default::default());
+    let mut file = File::open(path).map_err(|e| AudioError::Open(e.to_string()))?;
+    let len = file
+        .metadata()
+        .map_err(|e| AudioError::Open(e.to_string()))?
+        .len();
+    // WAV headers damaged the way other players read through (see `lenient`).
+    let patches = super::lenient::riff_repairs(&mut file, len)
+        .map_err(|e| AudioError::Open(e.to_string()))?;
+    let source: Box<dyn symphonia::core::io::MediaSource> = if patches.is_empty() {
+        Box::new(file)
+    } else {
+        Box::new(super::lenient::Repaired::new(file, len, patches))
+    };
+    let mss = MediaSourceStream::new(source, Default::default());
     let mut hint = Hint::new();
     if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
         hint.with_extension(&ext.to_ascii_lowercase());

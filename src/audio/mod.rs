@@ -2,6 +2,7 @@
 //! rodio `Source` so playback uses the same decoder as analysis.
 
 mod decode;
+mod lenient;
 mod playback;
 pub mod player;
 mod resample;

@@ -1,0 +1,289 @@
+//! WAV files with the header damage other players read through (issue 17).
+//!
+//! Streaming writers often leave the RIFF and `data` lengths as they were when the header
+//! was first written: 0, 0xFFFFFFFF, or the 36 of an empty file, so the `RIFF` chunk seems to
+//! end before its `data` chunk does. Symphonia 0.6 refuses such a file ("riff: chunk length
+//! exceeds parent (list) chunk length"); ffmpeg, VLC and the other players play the audio
+//! to the end of the file. A `LIST` chunk whose entries do not fit in it fails the same way.
+//!
+//! [`riff_repairs`] reads only the chunk headers (at most [`MAX_CHUNKS`]) and lists 4-byte
+//! corrections; [`Repaired`] is the file with them laid over it, handed to Symphonia
+//! instead of the file. The corrections:
+//! - the `RIFF` length becomes the file's length minus 8;
+//! - a `data` length of 0 or 0xFFFFFFFF, or one that runs past the end of the file, becomes
+//!   the bytes left in the file (the audio runs to the end, as players read it);
+//! - a `LIST` chunk whose entries overrun it is renamed `JUNK`, which readers skip: its tags
+//!   are lost, the audio plays.
+//!
+//! Not repaired: an odd-sized chunk written without its pad byte (every later header would
+//! have to move by one byte).
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+
+use symphonia::core::io::MediaSource;
+
+/// Chunk headers read before giving up looking for `data` (untrusted input).
+pub const MAX_CHUNKS: usize = 256;
+
+/// One correction: 4 bytes to show at an offset instead of the file's.
+pub(crate) type Patch = (u64, [u8; 4]);
+
+fn read_at(f: &mut File, at: u64, buf: &mut [u8]) -> io::Result<()> {
+    f.seek(SeekFrom::Start(at))?;
+    f.read_exact(buf)
+}
+
+fn u32_at(b: &[u8]) -> u32 {
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+}
+
+/// The corrections a RIFF/WAVE file of `len` bytes needs (none for any other file, or a
+/// sound one). Leaves the file's position at 0.
+pub(crate) fn riff_repairs(f: &mut File, len: u64) -> io::Result<Vec<Patch>> {
+    let mut patches = Vec::new();
+    let mut head = [0u8; 12];
+    if len < 12
+        || read_at(f, 0, &mut head).is_err()
+        || &head[0..4] != b"RIFF"
+        || &head[8..12] != b"WAVE"
+    {
+        f.seek(SeekFrom::Start(0))?;
+        return Ok(patches);
+    }
+    let clamp = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+    let riff_len = u64::from(u32_at(&head[4..8]));
+    if riff_len != len - 8 {
+        patches.push((4, clamp(len - 8).to_le_bytes()));
+    }
+    let mut pos = 12u64;
+    for _ in 0..MAX_CHUNKS {
+        let mut h = [0u8; 8];
+        if pos + 8 > len || read_at(f, pos, &mut h).is_err() {
+            break;
+        }
+        let (id, clen) = (&h[0..4], u64::from(u32_at(&h[4..8])));
+        let left = len - pos - 8;
+        if id == b"data" {
+            if clen == 0 || clen == u64::from(u32::MAX) || clen > left {
+                patches.push((pos + 4, clamp(left).to_le_bytes()));
+            }
+            break;
+        }
+        if clen > left {
+            // A chunk before the audio that runs past the end: nothing sensible to keep.
+            break;
+        }
+        if id == b"LIST" && !list_fits(f, pos + 8, clen)? {
+            patches.push((pos, *b"JUNK"));
+        }
+        pos += 8 + clen + (clen & 1);
+    }
+    f.seek(SeekFrom::Start(0))?;
+    Ok(patches)
+}
+
+/// Whether the entries of the LIST chunk whose body (`len` bytes) starts at `body` fit in it.
+fn list_fits(f: &mut File, body: u64, len: u64) -> io::Result<bool> {
+    if len < 4 {
+        return Ok(len == 0);
+    }
+    let end = body + len;
+    let mut pos = body + 4;
+    for _ in 0..MAX_CHUNKS {
+        if pos + 8 > end {
+            return Ok(true);
+        }
+        let mut h = [0u8; 8];
+        read_at(f, pos, &mut h)?;
+        let clen = u64::from(u32_at(&h[4..8]));
+        if clen > end - pos - 8 {
+            return Ok(false);
+        }
+        pos += 8 + clen + (clen & 1);
+    }
+    Ok(true)
+}
+
+/// A file with [`riff_repairs`] laid over it.
+pub(crate) struct Repaired {
+    file: File,
+    len: u64,
+    pos: u64,
+    patches: Vec<Patch>,
+}
+
+impl Repaired {
+    pub(crate) fn new(file: File, len: u64, patches: Vec<Patch>) -> Self {
+        Self {
+            file,
+            len,
+            pos: 0,
+            patches,
+        }
+    }
+}
+
+impl Read for Repaired {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.file.read(buf)?;
+        let (start, end) = (self.pos, self.pos + n as u64);
+        for (at, bytes) in &self.patches {
+            for (k, b) in bytes.iter().enumerate() {
+                let p = at + k as u64;
+                if (start..end).contains(&p) {
+                    buf[(p - start) as usize] = *b;
+                }
+            }
+        }
+        self.pos = end;
+        Ok(n)
+    }
+}
+
+impl Seek for Repaired {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        self.pos = self.file.seek(to)?;
+        Ok(self.pos)
+    }
+}
+
+impl MediaSource for Repaired {
+    fn is_seekable(&self) -> bool {
+        true
+    }
+
+    fn byte_len(&self) -> Option<u64> {
+        Some(self.len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audio::{decode_mono, write_wav_pcm16};
+
+    /// A 3-s 440 Hz stereo tone as a canonical 16-bit WAV file's bytes.
+    fn tone(dir: &std::path::Path) -> Vec<u8> {
+        let rate = 22_050u32;
+        let samples: Vec<i16> = (0..rate * 3)
+            .flat_map(|i| {
+                let v = ((i as f32 * 440.0 * std::f32::consts::TAU / rate as f32).sin() * 8000.0)
+                    as i16;
+                [v, v]
+            })
+            .collect();
+        let p = dir.join("tone.wav");
+        write_wav_pcm16(&p, &samples, rate, 2).expect("write");
+        std::fs::read(&p).expect("read")
+    }
+
+    fn set_u32(b: &mut [u8], at: usize, v: u32) {
+        b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    }
+
+    /// A LIST/INFO chunk (an INAM entry of `name`) inserted before `data`, at byte 36;
+    /// `overrun` makes the entry claim 100 bytes more than it has.
+    fn with_list(wav: &[u8], name: &[u8], overrun: bool) -> Vec<u8> {
+        let mut entry = b"INAM".to_vec();
+        let n = name.len() as u32 + u32::from(overrun) * 100;
+        entry.extend_from_slice(&n.to_le_bytes());
+        entry.extend_from_slice(name);
+        if name.len() % 2 == 1 {
+            entry.push(0);
+        }
+        let mut list = b"LIST".to_vec();
+        list.extend_from_slice(&(4 + entry.len() as u32).to_le_bytes());
+        list.extend_from_slice(b"INFO");
+        list.extend_from_slice(&entry);
+        let mut out = wav[..36].to_vec();
+        out.extend_from_slice(&list);
+        out.extend_from_slice(&wav[36..]);
+        let riff = out.len() as u32 - 8;
+        set_u32(&mut out, 4, riff);
+        out
+    }
+
+    #[test]
+    fn damaged_wav_headers_decode_to_the_end_like_other_players() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sound = tone(dir.path());
+        let full = {
+            let p = dir.path().join("sound.wav");
+            std::fs::write(&p, &sound).expect("write");
+            decode_mono(&p, None, None)
+                .expect("a sound file")
+                .samples
+                .len()
+        };
+        assert_eq!(full, 22_050 * 3);
+        let data_len = (sound.len() - 44) as u32;
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            ("RIFF length 36 (an empty file's)", {
+                let mut b = sound.clone();
+                set_u32(&mut b, 4, 36);
+                b
+            }),
+            ("RIFF and data lengths 0", {
+                let mut b = sound.clone();
+                set_u32(&mut b, 4, 0);
+                set_u32(&mut b, 40, 0);
+                b
+            }),
+            ("RIFF and data lengths 0xFFFFFFFF", {
+                let mut b = sound.clone();
+                set_u32(&mut b, 4, u32::MAX);
+                set_u32(&mut b, 40, u32::MAX);
+                b
+            }),
+            ("data length past the end", {
+                let mut b = sound.clone();
+                set_u32(&mut b, 40, data_len + 10_000);
+                b
+            }),
+            (
+                "a LIST entry overrunning its chunk",
+                with_list(&sound, b"Song", true),
+            ),
+        ];
+        for (what, bytes) in cases {
+            let p = dir.path().join("damaged.wav");
+            std::fs::write(&p, &bytes).expect("write");
+            let got = decode_mono(&p, None, None)
+                .unwrap_or_else(|e| panic!("{what}: {e}"))
+                .samples
+                .len();
+            assert_eq!(got, full, "{what}");
+        }
+        // A sound LIST chunk is left alone (no corrections), and so is a sound file.
+        for bytes in [with_list(&sound, b"Song", false), sound.clone()] {
+            let p = dir.path().join("sound-list.wav");
+            std::fs::write(&p, &bytes).expect("write");
+            let mut f = File::open(&p).expect("open");
+            assert!(riff_repairs(&mut f, bytes.len() as u64)
+                .expect("read")
+                .is_empty());
+            assert_eq!(
+                decode_mono(&p, None, None).expect("decode").samples.len(),
+                full
+            );
+        }
+    }
+
+    #[test]
+    fn the_overlay_shows_corrections_wherever_a_read_starts() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("bytes.bin");
+        std::fs::write(&p, (0u8..64).collect::<Vec<_>>()).expect("write");
+        let mut r = Repaired::new(File::open(&p).expect("open"), 64, vec![(10, *b"ABCD")]);
+        let mut all = Vec::new();
+        r.read_to_end(&mut all).expect("read");
+        assert_eq!(&all[8..16], &[8, 9, b'A', b'B', b'C', b'D', 14, 15]);
+        // A read that starts inside a correction.
+        r.seek(SeekFrom::Start(12)).expect("seek");
+        let mut two = [0u8; 3];
+        r.read_exact(&mut two).expect("read");
+        assert_eq!(&two, &[b'C', b'D', 14]);
+        assert_eq!(r.byte_len(), Some(64));
+    }
+}
