@@ -65,7 +65,9 @@ pub(crate) fn riff_repairs(f: &mut File, len: u64) -> io::Result<Vec<Patch>> {
         let (id, clen) = (&h[0..4], u64::from(u32_at(&h[4..8])));
         let left = len - pos - 8;
         if id == b"data" {
-            if clen == 0 || clen == u64::from(u32::MAX) || clen > left {
+            // An empty `data` chunk that another chunk follows is a sound empty file.
+            let empty = clen == 0 && is_chunk_header(f, pos + 8, len)?;
+            if !empty && (clen == 0 || clen == u64::from(u32::MAX) || clen > left) {
                 patches.push((pos + 4, clamp(left).to_le_bytes()));
             }
             break;
@@ -81,6 +83,20 @@ pub(crate) fn riff_repairs(f: &mut File, len: u64) -> io::Result<Vec<Patch>> {
     }
     f.seek(SeekFrom::Start(0))?;
     Ok(patches)
+}
+
+/// Whether the 8 bytes at `at` read as a chunk header: a tag of ASCII letters, digits or
+/// spaces and a length that fits in the file.
+fn is_chunk_header(f: &mut File, at: u64, len: u64) -> io::Result<bool> {
+    let mut h = [0u8; 8];
+    if at + 8 > len {
+        return Ok(false);
+    }
+    read_at(f, at, &mut h)?;
+    let tag_ok = h[..4]
+        .iter()
+        .all(|b| b.is_ascii_alphanumeric() || *b == b' ');
+    Ok(tag_ok && u64::from(u32_at(&h[4..8])) <= len - at - 8)
 }
 
 /// Whether the entries of the LIST chunk whose body (`len` bytes) starts at `body` fit in it.
@@ -255,6 +271,22 @@ mod tests {
                 .len();
             assert_eq!(got, full, "{what}");
         }
+        // An empty file (data length 0) with a LIST chunk after its data is not "repaired"
+        // into noise.
+        let empty = {
+            let mut b = sound[..44].to_vec();
+            set_u32(&mut b, 40, 0);
+            b.extend_from_slice(b"LIST\x0c\0\0\0INFOINAM\0\0\0\0");
+            let riff = b.len() as u32 - 8;
+            set_u32(&mut b, 4, riff);
+            b
+        };
+        let p = dir.path().join("empty.wav");
+        std::fs::write(&p, &empty).expect("write");
+        let mut f = File::open(&p).expect("open");
+        assert!(riff_repairs(&mut f, empty.len() as u64)
+            .expect("read")
+            .is_empty());
         // A sound LIST chunk is left alone (no corrections), and so is a sound file.
         for bytes in [with_list(&sound, b"Song", false), sound.clone()] {
             let p = dir.path().join("sound-list.wav");
