@@ -51,12 +51,12 @@ pub(crate) fn probe(path: &Path) -> Result<Box<dyn FormatReader + 'static>, Audi
         .map_err(|e| AudioError::Open(e.to_string()))?
         .len();
     // WAV headers damaged the way other players read through (see `lenient`).
-    let patches = super::lenient::riff_repairs(&mut file, len)
+    let fixes = super::lenient::riff_repairs(&mut file, len)
         .map_err(|e| AudioError::Open(e.to_string()))?;
-    let source: Box<dyn symphonia::core::io::MediaSource> = if patches.is_empty() {
+    let source: Box<dyn symphonia::core::io::MediaSource> = if fixes.is_empty() {
         Box::new(file)
     } else {
-        Box::new(super::lenient::Repaired::new(file, len, patches))
+        Box::new(super::lenient::Repaired::new(file, len, &fixes))
     };
     let mss = MediaSourceStream::new(source, Default::default());
     let mut hint = Hint::new();

@@ -6,17 +6,17 @@
 //! exceeds parent (list) chunk length"); ffmpeg, VLC and the other players play the audio
 //! to the end of the file. A `LIST` chunk whose entries do not fit in it fails the same way.
 //!
-//! [`riff_repairs`] reads only the chunk headers (at most [`MAX_CHUNKS`]) and lists 4-byte
+//! [`riff_repairs`] reads only the chunk headers (at most [`MAX_CHUNKS`]) and lists
 //! corrections; [`Repaired`] is the file with them laid over it, handed to Symphonia
 //! instead of the file. The corrections:
 //! - the `RIFF` length becomes the file's length minus 8;
 //! - a `data` length of 0 or 0xFFFFFFFF, or one that runs past the end of the file, becomes
 //!   the bytes left in the file (the audio runs to the end, as players read it);
 //! - a `LIST` chunk whose entries overrun it is renamed `JUNK`, which readers skip: its tags
-//!   are lost, the audio plays.
-//!
-//! Not repaired: an odd-sized chunk written without its pad byte (every later header would
-//! have to move by one byte).
+//!   are lost, the audio plays;
+//! - an odd-sized chunk written without its pad byte (the next header starts right after
+//!   it, and one byte later there is none) gets a zero byte inserted after it, so every
+//!   later header is where readers look for it.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -26,8 +26,24 @@ use symphonia::core::io::MediaSource;
 /// Chunk headers read before giving up looking for `data` (untrusted input).
 pub const MAX_CHUNKS: usize = 256;
 
-/// One correction: 4 bytes to show at an offset instead of the file's.
-pub(crate) type Patch = (u64, [u8; 4]);
+/// One correction, at the file's own offsets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fix {
+    /// A zero byte shown before the file's byte at this offset (a missing pad byte).
+    Pad(u64),
+    /// These 4 bytes shown instead of the file's at this offset.
+    Replace(u64, [u8; 4]),
+}
+
+impl Fix {
+    /// Where it applies; at one offset a pad comes before a replacement.
+    fn key(&self) -> (u64, u8) {
+        match *self {
+            Fix::Pad(at) => (at, 0),
+            Fix::Replace(at, _) => (at, 1),
+        }
+    }
+}
 
 fn read_at(f: &mut File, at: u64, buf: &mut [u8]) -> io::Result<()> {
     f.seek(SeekFrom::Start(at))?;
@@ -40,8 +56,8 @@ fn u32_at(b: &[u8]) -> u32 {
 
 /// The corrections a RIFF/WAVE file of `len` bytes needs (none for any other file, or a
 /// sound one). Leaves the file's position at 0.
-pub(crate) fn riff_repairs(f: &mut File, len: u64) -> io::Result<Vec<Patch>> {
-    let mut patches = Vec::new();
+pub(crate) fn riff_repairs(f: &mut File, len: u64) -> io::Result<Vec<Fix>> {
+    let mut fixes = Vec::new();
     let mut head = [0u8; 12];
     if len < 12
         || read_at(f, 0, &mut head).is_err()
@@ -49,13 +65,10 @@ pub(crate) fn riff_repairs(f: &mut File, len: u64) -> io::Result<Vec<Patch>> {
         || &head[8..12] != b"WAVE"
     {
         f.seek(SeekFrom::Start(0))?;
-        return Ok(patches);
+        return Ok(fixes);
     }
     let clamp = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
-    let riff_len = u64::from(u32_at(&head[4..8]));
-    if riff_len != len - 8 {
-        patches.push((4, clamp(len - 8).to_le_bytes()));
-    }
+    let mut inserted = 0u64;
     let mut pos = 12u64;
     for _ in 0..MAX_CHUNKS {
         let mut h = [0u8; 8];
@@ -68,7 +81,7 @@ pub(crate) fn riff_repairs(f: &mut File, len: u64) -> io::Result<Vec<Patch>> {
             // An empty `data` chunk that another chunk follows is a sound empty file.
             let empty = clen == 0 && is_chunk_header(f, pos + 8, len)?;
             if !empty && (clen == 0 || clen == u64::from(u32::MAX) || clen > left) {
-                patches.push((pos + 4, clamp(left).to_le_bytes()));
+                fixes.push(Fix::Replace(pos + 4, clamp(left).to_le_bytes()));
             }
             break;
         }
@@ -77,12 +90,26 @@ pub(crate) fn riff_repairs(f: &mut File, len: u64) -> io::Result<Vec<Patch>> {
             break;
         }
         if id == b"LIST" && !list_fits(f, pos + 8, clen)? {
-            patches.push((pos, *b"JUNK"));
+            fixes.push(Fix::Replace(pos, *b"JUNK"));
         }
-        pos += 8 + clen + (clen & 1);
+        let end = pos + 8 + clen;
+        pos =
+            if clen & 1 == 1 && is_chunk_header(f, end, len)? && !is_chunk_header(f, end + 1, len)?
+            {
+                fixes.push(Fix::Pad(end));
+                inserted += 1;
+                end
+            } else {
+                end + (clen & 1)
+            };
     }
+    let riff_len = u64::from(u32_at(&head[4..8]));
+    if riff_len != len + inserted - 8 {
+        fixes.push(Fix::Replace(4, clamp(len + inserted - 8).to_le_bytes()));
+    }
+    fixes.sort_by_key(Fix::key);
     f.seek(SeekFrom::Start(0))?;
-    Ok(patches)
+    Ok(fixes)
 }
 
 /// Whether the 8 bytes at `at` read as a chunk header: a tag of ASCII letters, digits or
@@ -121,45 +148,115 @@ fn list_fits(f: &mut File, body: u64, len: u64) -> io::Result<bool> {
     Ok(true)
 }
 
-/// A file with [`riff_repairs`] laid over it.
+/// A stretch of what [`Repaired`] shows: a range of the file, or bytes of its own.
+enum Seg {
+    File { at: u64, len: u64 },
+    Bytes(Vec<u8>),
+}
+
+impl Seg {
+    fn len(&self) -> u64 {
+        match self {
+            Seg::File { len, .. } => *len,
+            Seg::Bytes(b) => b.len() as u64,
+        }
+    }
+}
+
+/// A file with [`riff_repairs`] laid over it: the file's bytes in stretches, with the
+/// corrections between them.
 pub(crate) struct Repaired {
     file: File,
+    /// (where it starts in what is shown, the stretch), in order.
+    segs: Vec<(u64, Seg)>,
     len: u64,
     pos: u64,
-    patches: Vec<Patch>,
 }
 
 impl Repaired {
-    pub(crate) fn new(file: File, len: u64, patches: Vec<Patch>) -> Self {
+    /// `fixes` sorted by offset, as [`riff_repairs`] gives them, over a file of `len` bytes.
+    pub(crate) fn new(file: File, len: u64, fixes: &[Fix]) -> Self {
+        let mut segs: Vec<Seg> = Vec::new();
+        let mut cur = 0u64;
+        let file_part = |segs: &mut Vec<Seg>, cur: u64, to: u64| {
+            if to > cur {
+                segs.push(Seg::File {
+                    at: cur,
+                    len: to - cur,
+                });
+            }
+        };
+        for fix in fixes {
+            match *fix {
+                Fix::Pad(at) if at >= cur && at <= len => {
+                    file_part(&mut segs, cur, at);
+                    segs.push(Seg::Bytes(vec![0]));
+                    cur = at;
+                }
+                Fix::Replace(at, bytes) if at >= cur && at + 4 <= len => {
+                    file_part(&mut segs, cur, at);
+                    segs.push(Seg::Bytes(bytes.to_vec()));
+                    cur = at + 4;
+                }
+                // Out of order or past the end: not applied (riff_repairs gives none).
+                _ => {}
+            }
+        }
+        file_part(&mut segs, cur, len);
+        let mut start = 0u64;
+        let segs: Vec<(u64, Seg)> = segs
+            .into_iter()
+            .map(|seg| {
+                let at = start;
+                start += seg.len();
+                (at, seg)
+            })
+            .collect();
         Self {
             file,
-            len,
+            segs,
+            len: start,
             pos: 0,
-            patches,
         }
     }
 }
 
 impl Read for Repaired {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.file.read(buf)?;
-        let (start, end) = (self.pos, self.pos + n as u64);
-        for (at, bytes) in &self.patches {
-            for (k, b) in bytes.iter().enumerate() {
-                let p = at + k as u64;
-                if (start..end).contains(&p) {
-                    buf[(p - start) as usize] = *b;
-                }
-            }
+        // The stretch holding `pos` (the last one starting at or before it).
+        let k = self.segs.partition_point(|(start, _)| *start <= self.pos);
+        let Some((start, seg)) = k.checked_sub(1).and_then(|k| self.segs.get(k)) else {
+            return Ok(0);
+        };
+        let into = self.pos - start;
+        if into >= seg.len() || buf.is_empty() {
+            return Ok(0);
         }
-        self.pos = end;
+        let want = (seg.len() - into).min(buf.len() as u64) as usize;
+        let n = match seg {
+            Seg::File { at, .. } => {
+                self.file.seek(SeekFrom::Start(at + into))?;
+                self.file.read(&mut buf[..want])?
+            }
+            Seg::Bytes(b) => {
+                buf[..want].copy_from_slice(&b[into as usize..into as usize + want]);
+                want
+            }
+        };
+        self.pos += n as u64;
         Ok(n)
     }
 }
 
 impl Seek for Repaired {
     fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
-        self.pos = self.file.seek(to)?;
+        let target = match to {
+            SeekFrom::Start(p) => Some(p),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+            SeekFrom::End(d) => self.len.checked_add_signed(d),
+        };
+        self.pos = target
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before the start"))?;
         Ok(self.pos)
     }
 }
@@ -261,6 +358,14 @@ mod tests {
                 "a LIST entry overrunning its chunk",
                 with_list(&sound, b"Song", true),
             ),
+            ("an odd-sized chunk without its pad byte", {
+                let mut b = sound[..36].to_vec();
+                b.extend_from_slice(b"abcd\x03\0\0\0xyz");
+                b.extend_from_slice(&sound[36..]);
+                let riff = b.len() as u32 - 8;
+                set_u32(&mut b, 4, riff);
+                b
+            }),
         ];
         for (what, bytes) in cases {
             let p = dir.path().join("damaged.wav");
@@ -307,15 +412,25 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let p = dir.path().join("bytes.bin");
         std::fs::write(&p, (0u8..64).collect::<Vec<_>>()).expect("write");
-        let mut r = Repaired::new(File::open(&p).expect("open"), 64, vec![(10, *b"ABCD")]);
+        let fixes = [Fix::Pad(4), Fix::Replace(10, *b"ABCD")];
+        let mut r = Repaired::new(File::open(&p).expect("open"), 64, &fixes);
+        assert_eq!(r.byte_len(), Some(65), "one byte inserted");
         let mut all = Vec::new();
         r.read_to_end(&mut all).expect("read");
-        assert_eq!(&all[8..16], &[8, 9, b'A', b'B', b'C', b'D', 14, 15]);
-        // A read that starts inside a correction.
-        r.seek(SeekFrom::Start(12)).expect("seek");
-        let mut two = [0u8; 3];
-        r.read_exact(&mut two).expect("read");
-        assert_eq!(&two, &[b'C', b'D', 14]);
-        assert_eq!(r.byte_len(), Some(64));
+        assert_eq!(&all[..6], &[0, 1, 2, 3, 0, 4]);
+        // After the pad, every file byte is one later.
+        assert_eq!(&all[9..17], &[8, 9, b'A', b'B', b'C', b'D', 14, 15]);
+        assert_eq!(all.len(), 65);
+        assert_eq!(all[64], 63);
+        // A read that starts inside a correction, and seeks from the end.
+        r.seek(SeekFrom::Start(13)).expect("seek");
+        let mut three = [0u8; 3];
+        r.read_exact(&mut three).expect("read");
+        assert_eq!(&three, &[b'C', b'D', 14]);
+        r.seek(SeekFrom::End(-1)).expect("seek");
+        let mut last = [0u8; 1];
+        r.read_exact(&mut last).expect("read");
+        assert_eq!(last, [63]);
+        assert!(r.seek(SeekFrom::Current(-100)).is_err());
     }
 }
