@@ -359,10 +359,30 @@ impl Library {
     /// Every playable track's current audio words and mean tag probabilities (the
     /// documents and names of theme scenes), in track id order.
     pub fn scene_inputs(&self, v: &AnalysisVersion) -> Result<Vec<SceneInput>, StoreError> {
+        self.scene_inputs_where(v, "")
+    }
+
+    /// [`Library::scene_inputs`] of the tracks without a scene mix yet (what a fold-in
+    /// places), selected in SQL: the others' words are not read.
+    pub fn unplaced_scene_inputs(
+        &self,
+        v: &AnalysisVersion,
+    ) -> Result<Vec<SceneInput>, StoreError> {
+        self.scene_inputs_where(
+            v,
+            "AND NOT EXISTS (SELECT 1 FROM track_scenes s WHERE s.track_id = t.id)",
+        )
+    }
+
+    fn scene_inputs_where(
+        &self,
+        v: &AnalysisVersion,
+        and: &str,
+    ) -> Result<Vec<SceneInput>, StoreError> {
         let sql = format!(
             "SELECT t.id, a.words, a.tag_means, a.valence, a.arousal
              FROM tracks t JOIN analysis a ON a.track_id = t.id AND {CURRENT}
-             WHERE t.status = 'ok' AND a.status = 'ok' ORDER BY t.id"
+             WHERE t.status = 'ok' AND a.status = 'ok' {and} ORDER BY t.id"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(params![v.features, v.model], |r| {

@@ -318,17 +318,10 @@ impl Library {
         let Some((model, ids)) = self.scene_model()? else {
             return Ok(0);
         };
-        let have: std::collections::HashSet<i64> = {
-            let mut stmt = self.conn.prepare("SELECT track_id FROM track_scenes")?;
-            let ids = stmt
-                .query_map([], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            ids
-        };
         let new: Vec<_> = self
-            .scene_inputs(v)?
+            .unplaced_scene_inputs(v)?
             .into_iter()
-            .filter(|s| !s.words.is_empty() && !have.contains(&s.track_id))
+            .filter(|s| !s.words.is_empty())
             .collect();
         let tx = self.conn.transaction()?;
         {
