@@ -1,4 +1,6 @@
-//! Link libtorch so the binary runs from a fresh shell and finds CUDA when present.
+//! Link libtorch so the analysis engine runs from a fresh shell and finds CUDA when present,
+//! and keep it out of the `valence` binary (the window and the light commands), which must
+//! start without loading it.
 //! See ../shared/STACK-NOTES.md: without an rpath the loader cannot find libtorch_cpu.so, and
 //! the default --as-needed linking drops libtorch_cuda.so (tch-rs #980), hiding the GPU.
 
@@ -6,17 +8,37 @@ use std::path::Path;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    // `valence` never calls into tch (the commands that infer run in `valence-engine`), but
+    // torch-sys's C++ glue defines template instances that libtorch also references; the
+    // linker then exports them, keeps them alive and with them a dependency on libc10 and
+    // libtorch_cpu (~0.5 s and ~450 MB at every start). Hiding the archives' symbols lets
+    // --gc-sections and --as-needed drop both. A test checks the result
+    // (`tests/engine_process.rs`).
+    println!("cargo:rustc-link-arg-bin=valence=-Wl,--exclude-libs=ALL");
     // Exported by torch-sys (links = "tch"); we depend on it directly to receive it.
     let Ok(lib) = std::env::var("DEP_TCH_LIBTORCH_LIB") else {
         return;
     };
     println!("cargo:rustc-link-arg=-Wl,-rpath,{lib}");
+    // Tells `valence status` whether this build's libtorch can use CUDA at all.
+    let cuda = Path::new(&lib).join("libtorch_cuda.so").exists();
+    println!(
+        "cargo:rustc-env=VALENCE_LIBTORCH_CUDA={}",
+        if cuda { "1" } else { "0" }
+    );
     // The lean CPU-only install has no libtorch_cuda.so; forcing libtorch there would pull
-    // in CUDA libraries that are not installed, so only the full install gets it.
-    if Path::new(&lib).join("libtorch_cuda.so").exists() {
-        println!("cargo:rustc-link-arg=-Wl,--no-as-needed");
-        println!("cargo:rustc-link-arg=-ltorch");
-        println!("cargo:rustc-link-arg=-ltorch_cuda");
-        println!("cargo:rustc-link-arg=-Wl,--as-needed");
+    // in CUDA libraries that are not installed, so only the full install gets it. Only the
+    // engine infers, so only it (and the test and bench binaries) needs the CUDA set.
+    if cuda {
+        for target in ["bin=valence-engine", "tests", "benches", "examples"] {
+            for arg in [
+                "-Wl,--no-as-needed",
+                "-ltorch",
+                "-ltorch_cuda",
+                "-Wl,--as-needed",
+            ] {
+                println!("cargo:rustc-link-arg-{target}={arg}");
+            }
+        }
     }
 }

@@ -7,5 +7,5 @@ command -v cargo >/dev/null || { echo "run.sh: cargo (Rust) is required: see REA
 env_file="$(bash libtorch-setup/setup.sh)"
 # shellcheck disable=SC1090
 . "$env_file"
-cargo build --release --locked --bin valence >&2
+cargo build --release --locked --bin valence --bin valence-engine >&2
 exec target/release/valence "$@"

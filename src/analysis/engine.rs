@@ -10,7 +10,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tch::Device;
 
 use super::prepare::{PatchPlan, PrepareError, Prepared, Preparer};
@@ -56,6 +56,13 @@ pub enum EngineError {
     Spawn(#[source] Arc<std::io::Error>),
     #[error("an analysis worker panicked: {0}")]
     WorkerPanicked(String),
+    /// The analysis process (`valence-engine`) could not be started, or ended without
+    /// finishing (a crash, a kill); the text says which and how.
+    #[error("the analysis process {0}")]
+    Process(String),
+    /// An error the analysis process reported, as its text.
+    #[error("{0}")]
+    Reported(String),
 }
 
 impl From<crate::themes::ThemeError> for EngineError {
@@ -84,11 +91,21 @@ pub enum TrackError {
         stage: &'static str,
         message: String,
     },
+    /// Reported by the analysis process, as its text (see `analysis::remote`).
+    #[error("{0}")]
+    Reported(String),
 }
 
 impl Serialize for TrackError {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.to_string())
+    }
+}
+
+/// A track error that crossed from the analysis process keeps its text only.
+impl<'de> Deserialize<'de> for TrackError {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(TrackError::Reported)
     }
 }
 
@@ -148,7 +165,7 @@ impl Control {
 }
 
 /// The outcome of one track, as reported in progress.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrackOutcome {
     pub id: i64,
     pub path: PathBuf,
@@ -157,7 +174,7 @@ pub struct TrackOutcome {
 }
 
 /// Where a run stands; sent after every stored track and a few times a second.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Progress {
     /// Tracks this run set out to analyse.
     pub total: usize,
@@ -197,7 +214,7 @@ impl Progress {
 }
 
 /// CPU seconds (summed over threads) spent in each stage.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct StageTimes {
     pub decode: f64,
     pub features: f64,
@@ -207,7 +224,7 @@ pub struct StageTimes {
 }
 
 /// What a finished (or cancelled) run did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Summary {
     pub progress: Progress,
     pub stages: StageTimes,

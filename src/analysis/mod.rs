@@ -8,6 +8,7 @@
 mod engine;
 pub(crate) use engine::panic_text;
 pub mod prepare;
+pub mod remote;
 pub mod route;
 pub mod sanity;
 

@@ -1,6 +1,6 @@
 //! `valence analyze`, `valence show` and the analysis part of `valence status`.
 
-use std::io::Write;
+use std::io::{BufRead, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -77,6 +77,68 @@ pub fn run_analyze(db: &Path, opts: EngineOptions, json: bool, out: &mut impl Wr
         write_summary(&summary, out)?;
     }
     Ok(())
+}
+
+/// `valence-engine analyze --events`: the engine side of `analysis::remote` (events as
+/// JSON lines on stdout, orders on stdin, stdin closing cancels).
+pub fn run_events(db: &Path, opts: EngineOptions) -> Result<()> {
+    use crate::analysis::remote::{Event, Order};
+    // Ctrl-C in the window's terminal reaches its whole process group: the window decides
+    // (it closes our stdin), so that the tracks in flight are stored.
+    // SAFETY: setting a signal's disposition to ignore.
+    unsafe {
+        libc::signal(libc::SIGINT, libc::SIG_IGN);
+    }
+    let emit = |e: &Event| -> Result<()> {
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer(&mut out, e)?;
+        writeln!(out)?;
+        out.flush()?;
+        Ok(())
+    };
+    emit(&Event::Loading)?;
+    let engine = match Engine::load(opts) {
+        Ok(e) => e,
+        Err(e) => {
+            emit(&Event::Failed(e.to_string()))?;
+            return Err(e).context("loading the analysis models");
+        }
+    };
+    emit(&Event::Started {
+        device: engine.device_name(),
+    })?;
+    let control = Control::new();
+    {
+        let control = control.clone();
+        std::thread::spawn(move || {
+            let stdin = std::io::stdin();
+            for line in stdin.lock().lines() {
+                match line.ok().as_deref().and_then(Order::parse) {
+                    Some(Order::Pause) => control.set_paused(true),
+                    Some(Order::Resume) => control.set_paused(false),
+                    Some(Order::Cancel) => control.cancel(),
+                    None => {}
+                }
+            }
+            // The window is gone (or done with us): stop after the tracks in flight.
+            control.cancel();
+        });
+    }
+    // A closed stdout (the window died) must not stop the run halfway: results are stored
+    // either way, so progress that cannot be told is dropped.
+    let result = engine.run(db, &control, |p| {
+        let _ = emit(&Event::Progress(p.clone()));
+    });
+    match result {
+        Ok(summary) => {
+            let _ = emit(&Event::Finished(summary));
+            Ok(())
+        }
+        Err(e) => {
+            let _ = emit(&Event::Failed(e.to_string()));
+            Err(e.into())
+        }
+    }
 }
 
 pub fn write_summary(s: &Summary, out: &mut impl Write) -> Result<()> {

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
 use crate::library::{default_db_path, scan, Library, ScanOptions, TrackRow};
@@ -69,6 +69,10 @@ pub enum Command {
         /// Print the summary as JSON (no progress bar).
         #[arg(long)]
         json: bool,
+        /// Speak the window's protocol: events as JSON lines on stdout, orders (pause,
+        /// resume, cancel) as lines on stdin; stdin closing cancels (`analysis::remote`).
+        #[arg(long, hide = true)]
+        events: bool,
     },
     /// A track's analysis: mood, valence/arousal, timeline, tags (TRACK: id or path).
     Show {
@@ -255,13 +259,49 @@ pub enum Command {
 }
 
 mod analyze;
+mod engine;
 mod playlists;
 mod scenes;
 mod train;
 
+/// Said if an engine command reaches the light dispatcher (a bug: `main` hands them over).
+const IN_ENGINE: &str = "this command runs in valence-engine";
+
+impl Command {
+    /// Whether the command runs a network, and so runs in `valence-engine` (see `engine`).
+    fn needs_engine(&self) -> bool {
+        match self {
+            Command::Train { .. }
+            | Command::Evaluate { .. }
+            | Command::Sanity { .. }
+            | Command::Tags { .. }
+            | Command::Analyze { .. } => true,
+            Command::Scenes { action, .. } => matches!(
+                action,
+                Some(scenes::ScenesAction::Codebook { .. } | scenes::ScenesAction::Evaluate { .. })
+            ),
+            _ => false,
+        }
+    }
+}
+
+/// `valence`: the window and the commands that need no network; the others are handed
+/// over to `valence-engine`.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    if cli.command.as_ref().is_some_and(Command::needs_engine) {
+        return finish(Err(engine::hand_over()));
+    }
+    finish(run(cli))
+}
+
+/// `valence-engine`: the same command line, running the network commands itself.
+pub fn engine_main() -> ExitCode {
+    finish(engine::run(Cli::parse()))
+}
+
+fn finish(result: Result<()>) -> ExitCode {
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         // `valence list | head` closing the pipe is not an error.
         Err(e)
@@ -290,129 +330,11 @@ pub fn run(cli: Cli) -> Result<()> {
     };
     let mut out = std::io::stdout().lock();
     match command {
-        Command::Train {
-            manifest,
-            arch,
-            features,
-            hidden,
-            members,
-            folds,
-            epochs,
-            no_augment,
-            confidence_weight,
-            mixup,
-            sign_loss,
-            center_loss,
-            dropout,
-            seed,
-            ablation,
-            strides,
-            out: out_dir,
-            device,
-        } => {
-            let opts = crate::train::TrainOptions {
-                arch,
-                features,
-                hidden,
-                members,
-                epochs,
-                augment: !no_augment,
-                confidence_weight,
-                mixup,
-                sign_loss,
-                center_loss,
-                dropout,
-                seed,
-                ..Default::default()
-            };
-            let command = std::env::args().collect::<Vec<_>>().join(" ");
-            train::run_train(train::TrainRun {
-                manifest: &manifest,
-                opts,
-                folds,
-                ablation,
-                strides: &strides,
-                out_dir: &out_dir,
-                device,
-                command: &command,
-            })?;
-        }
-        Command::Evaluate {
-            model,
-            manifest,
-            stride,
-            json,
-            device,
-        } => {
-            train::run_evaluate(model.as_deref(), &manifest, stride, json, device, &mut out)?;
-        }
-        Command::Sanity {
-            model,
-            stride,
-            json,
-        } => {
-            let device = crate::model::device::resolve(DeviceChoice::Auto)?;
-            let mut fa = match model {
-                Some(dir) => crate::analysis::route::FileAnalyzer::load(
-                    &crate::model::assets::find_asset(crate::model::tagger::MUSICNN_ASSET)?,
-                    &dir,
-                    device,
-                    stride,
-                )?,
-                None => crate::analysis::route::FileAnalyzer::load_default(device, stride)?,
-            };
-            let dir = tempfile::tempdir()?;
-            let r = crate::analysis::sanity::run(&mut fa, dir.path())?;
-            if json {
-                serde_json::to_writer_pretty(&mut out, &r)?;
-                writeln!(out)?;
-            } else {
-                for (p, v, a) in &r.pieces {
-                    writeln!(
-                        out,
-                        "{:?} {:>4} notes/s {:>4} dB {} voices: valence {v:+.2} arousal {a:+.2}",
-                        p.timbre, p.tempo, p.gain_db, p.voices
-                    )?;
-                }
-                for (f, right, total) in &r.pairs {
-                    writeln!(out, "{f}: {right}/{total} ordered pairs right")?;
-                }
-                writeln!(
-                    out,
-                    "all: {:.1} % of ordered pairs right; {:.0} % of piano pieces read as aroused",
-                    100.0 * r.share,
-                    100.0 * r.piano_aroused
-                )?;
-            }
-        }
-        Command::Tags {
-            file,
-            top,
-            json,
-            device,
-        } => {
-            let device = crate::model::device::resolve(device)?;
-            let tagger = crate::model::tagger::Tagger::load(device)?;
-            let result = tagger.tag_file(&file)?;
-            if json {
-                serde_json::to_writer_pretty(&mut out, &result.to_json(top))?;
-                writeln!(out)?;
-            } else {
-                let fmt = |scores: &[f32]| {
-                    result
-                        .top(scores, top)
-                        .iter()
-                        .map(|(name, p)| format!("{name} {p:.2}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                };
-                writeln!(out, "track: {}", fmt(&result.track))?;
-                for (i, seg) in result.segments.iter().enumerate() {
-                    let t0 = i as f64 * result.segment_secs;
-                    writeln!(out, "{:>7.1} s  {}", t0, fmt(seg))?;
-                }
-            }
-        }
+        Command::Train { .. }
+        | Command::Evaluate { .. }
+        | Command::Sanity { .. }
+        | Command::Tags { .. }
+        | Command::Analyze { .. } => bail!(IN_ENGINE),
         Command::Scenes {
             action,
             fit,
@@ -424,40 +346,9 @@ pub fn run(cli: Cli) -> Result<()> {
                 lib.rename_scene(id, &name)?;
                 writeln!(out, "scene {id} is now called {:?}", name.trim())?;
             }
-            Some(scenes::ScenesAction::Codebook {
-                manifest,
-                words,
-                seed,
-                out: out_path,
-                device,
-            }) => scenes::run_codebook(&manifest, words, seed, &out_path, device, json, &mut out)?,
-            Some(scenes::ScenesAction::Evaluate {
-                manifest,
-                scenes: topics,
-                seeds,
-                folds,
-                words,
-                split_seed,
-                codebook,
-                fit_scenes,
-                device,
-            }) => scenes::run_evaluate(
-                scenes::EvaluateArgs {
-                    manifest: &manifest,
-                    cfg: crate::themes::eval::EvalConfig {
-                        topics,
-                        seeds,
-                        folds,
-                        words,
-                        split_seed,
-                    },
-                    codebook: codebook.as_deref(),
-                    fit_scenes,
-                    device,
-                    json,
-                },
-                &mut out,
-            )?,
+            Some(scenes::ScenesAction::Codebook { .. } | scenes::ScenesAction::Evaluate { .. }) => {
+                bail!(IN_ENGINE)
+            }
             None => {
                 let mut lib = open_library(cli.db)?;
                 scenes::run_library(&mut lib, fit, topics, json, &mut out)?
@@ -503,25 +394,6 @@ pub fn run(cli: Cli) -> Result<()> {
                 extent.max_hz,
                 extent.frequency_scale
             )?;
-        }
-        Command::Analyze {
-            jobs,
-            device,
-            stride,
-            batch,
-            nice,
-            json,
-        } => {
-            let db = cli.db.unwrap_or_else(default_db_path);
-            let defaults = crate::analysis::EngineOptions::default();
-            let opts = crate::analysis::EngineOptions {
-                jobs: if jobs == 0 { defaults.jobs } else { jobs },
-                device,
-                stride,
-                batch,
-                nice,
-            };
-            analyze::run_analyze(&db, opts, json, &mut out)?;
         }
         Command::History {
             action,
@@ -634,7 +506,7 @@ pub fn run(cli: Cli) -> Result<()> {
                     "analysis_version": version,
                     "failures": failures,
                     "analysis_failures": analysis_failures,
-                    "compute_device": crate::model::device::describe(),
+                    "compute_device": crate::model::device::describe_without_loading(),
                 });
                 serde_json::to_writer_pretty(&mut out, &v)?;
                 writeln!(out)?;
@@ -648,7 +520,11 @@ pub fn run(cli: Cli) -> Result<()> {
                 )?;
                 writeln!(out, "failed:    {}", counts.failed)?;
                 writeln!(out, "unsupported: {}", counts.unsupported)?;
-                writeln!(out, "compute:   {}", crate::model::device::describe())?;
+                writeln!(
+                    out,
+                    "compute:   {}",
+                    crate::model::device::describe_without_loading()
+                )?;
                 for f in &failures {
                     writeln!(
                         out,

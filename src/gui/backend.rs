@@ -10,7 +10,7 @@ use iced::futures::channel::{mpsc, oneshot};
 use iced::futures::Stream;
 use iced::widget::image;
 
-use crate::analysis::{default_version, Control, Engine, EngineError, EngineOptions, Progress};
+use crate::analysis::{default_version, remote, Control, EngineError, EngineOptions, Progress};
 use crate::library::{
     scan, AnalysisCounts, AnalysisVersion, BrowseRow, Library, ScanOptions, StoreError,
     StoredAnalysis, TimelinePoint, TrackRow,
@@ -549,8 +549,8 @@ pub enum JobEvent {
     Failed(BackendError),
 }
 
-/// Scans `roots` (if any) and then analyses every pending track, reporting as it goes.
-/// `control` pauses, resumes and cancels the analysis.
+/// Scans `roots` (if any) here, then analyses every pending track in the engine process
+/// (`analysis::remote`), reporting as it goes. `control` pauses, resumes and cancels it.
 pub fn run_job(
     db: PathBuf,
     roots: Vec<PathBuf>,
@@ -605,9 +605,12 @@ fn job(
         return Ok(());
     }
     let _ = tx.unbounded_send(JobEvent::LoadingModels);
-    let engine = Engine::load(EngineOptions::default())?;
-    let summary = engine.run(db, control, |p| {
-        let _ = tx.unbounded_send(JobEvent::Progress(p.clone()));
+    // In the engine process: the window never loads libtorch, and a crash in inference
+    // ends that process, not playback.
+    let summary = remote::run(db, &EngineOptions::default(), control, |e| {
+        if let remote::Event::Progress(p) = e {
+            let _ = tx.unbounded_send(JobEvent::Progress(p));
+        }
     })?;
     let _ = tx.unbounded_send(JobEvent::Finished {
         // `done` counts every finished track, the failed ones included.

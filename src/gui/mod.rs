@@ -16,6 +16,7 @@ pub mod player;
 pub mod playlists;
 pub mod scenes;
 pub mod setup;
+mod startup;
 pub mod theme;
 pub mod widgets;
 
@@ -1223,6 +1224,7 @@ impl App {
     }
 
     pub fn view(&self) -> Element<'_, Message> {
+        startup::frame(self.loaded.then(|| self.library.rows().len()));
         if !self.loaded {
             return container(text("Opening the library…").size(theme::TEXT_BODY))
                 .center(Length::Fill)

@@ -28,7 +28,7 @@ pub fn resolve(choice: DeviceChoice) -> Result<tch::Device, DeviceError> {
     }
 }
 
-/// A one-line description for `valence status`.
+/// A one-line description of the device, from libtorch itself (loads it: the engine only).
 pub fn describe() -> String {
     let n = tch::Cuda::device_count();
     if n > 0 {
@@ -38,6 +38,20 @@ pub fn describe() -> String {
             "CPU ({} threads; no CUDA device found)",
             tch::get_num_threads()
         )
+    }
+}
+
+/// What `valence status` says about the device without loading libtorch (the engine
+/// decides when it starts and names the device in its summary): whether this build's
+/// libtorch has CUDA at all, and whether an NVIDIA driver is present.
+pub fn describe_without_loading() -> String {
+    let cuda_build = option_env!("VALENCE_LIBTORCH_CUDA") == Some("1");
+    let driver = std::path::Path::new("/proc/driver/nvidia/version").exists();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match (cuda_build, driver) {
+        (true, true) => "CUDA when the engine finds a GPU (NVIDIA driver present)".into(),
+        (true, false) => format!("CPU ({threads} threads; no NVIDIA driver found)"),
+        (false, _) => format!("CPU ({threads} threads; this libtorch has no CUDA)"),
     }
 }
 
