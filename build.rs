@@ -20,25 +20,14 @@ fn main() {
         return;
     };
     println!("cargo:rustc-link-arg=-Wl,-rpath,{lib}");
-    // Tells `valence status` whether this build's libtorch can use CUDA at all.
+    // Tells `valence status` and the engine whether this build's libtorch has CUDA at all.
     let cuda = Path::new(&lib).join("libtorch_cuda.so").exists();
     println!(
         "cargo:rustc-env=VALENCE_LIBTORCH_CUDA={}",
         if cuda { "1" } else { "0" }
     );
-    // The lean CPU-only install has no libtorch_cuda.so; forcing libtorch there would pull
-    // in CUDA libraries that are not installed, so only the full install gets it. Only the
-    // engine infers, so only it (and the test and bench binaries) needs the CUDA set.
-    if cuda {
-        for target in ["bin=valence-engine", "tests", "benches", "examples"] {
-            for arg in [
-                "-Wl,--no-as-needed",
-                "-ltorch",
-                "-ltorch_cuda",
-                "-Wl,--as-needed",
-            ] {
-                println!("cargo:rustc-link-arg-{target}={arg}");
-            }
-        }
-    }
+    // libtorch_cuda.so is not linked: `model::device` loads it (dlopen) where an NVIDIA
+    // driver is present, so a CPU-only machine never maps the CUDA libraries (~450 MB of
+    // address space, ~110 MB resident, and part of every engine start). Linking it instead
+    // needs --no-as-needed (rustc's --as-needed drops it: tch-rs #980).
 }

@@ -37,7 +37,7 @@ done
 [ -f "$env_sh" ] && . "$env_sh"
 
 echo "bench-vs-bliss: building valence and tools/bliss-bench (release)" >&2
-(cd "$repo" && cargo build --release --locked --bin valence)
+(cd "$repo" && cargo build --release --locked --bin valence --bin valence-engine)
 cargo build --release --locked --manifest-path "$repo/tools/bliss-bench/Cargo.toml"
 valence=$repo/target/release/valence
 bliss=$repo/tools/bliss-bench/target/release/bliss-bench

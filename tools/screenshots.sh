@@ -53,7 +53,7 @@ if [ -z "${VALENCE_SHOTS_DISPLAY:-}" ]; then
         env_sh=${VALENCE_LIBTORCH:-$HOME/.cache/valence/libtorch}/env.sh
         # shellcheck disable=SC1090
         [ -f "$env_sh" ] && . "$env_sh"
-        (cd "$repo" && cargo build --release --locked --bin valence --example demo_library)
+        (cd "$repo" && cargo build --release --locked --bin valence --bin valence-engine --example demo_library)
         VALENCE_BIN=$repo/target/release/valence
         VALENCE_DEMO_BIN=$repo/target/release/examples/demo_library
     fi
