@@ -5,6 +5,7 @@
 
 pub mod window;
 
+use std::collections::BTreeMap;
 use std::f32::consts::PI;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -222,4 +223,94 @@ pub fn valence_json(db: &Path, args: &[&str]) -> serde_json::Value {
             String::from_utf8_lossy(&o.stdout)
         )
     })
+}
+
+/// A short "song": a chord whose root depends on `seed`, with an amplitude pulse.
+pub fn write_song(path: &Path, secs: f32, seed: u32) {
+    let rate = 22050u32;
+    let n = (secs * rate as f32) as usize;
+    let root = 110.0 * 2f32.powf((seed % 24) as f32 / 12.0);
+    let pulse = 1.0 + (seed % 5) as f32;
+    let mut x = seed.wrapping_mul(747_796_405).max(1);
+    let s: Vec<i16> = (0..n)
+        .map(|i| {
+            let t = i as f32 / rate as f32;
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            let noise = (x as f32 / u32::MAX as f32 - 0.5) * 0.05;
+            let env = 0.6 + 0.4 * (2.0 * std::f32::consts::PI * pulse * t).sin();
+            let v = env
+                * (0.2 * (2.0 * std::f32::consts::PI * root * t).sin()
+                    + 0.15 * (2.0 * std::f32::consts::PI * root * 1.26 * t).sin()
+                    + 0.15 * (2.0 * std::f32::consts::PI * root * 1.5 * t).sin())
+                + noise;
+            (v.clamp(-1.0, 1.0) * 30000.0) as i16
+        })
+        .collect();
+    write_wav_i16(path, &s, rate, 1);
+}
+
+/// (track id, status, analysed_at, duration, error) of a stored result.
+pub type ResultRow = (i64, String, i64, Option<f64>, Option<String>);
+
+/// Invariants of a consistent database: every stored result is complete (its timeline
+/// tiles 0..duration), nothing dangles. Returns (track id -> analysed_at) of results.
+pub fn check_consistent(db: &Path) -> BTreeMap<i64, i64> {
+    let c = rusqlite::Connection::open(db).expect("open db");
+    let ok: String = c
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("integrity_check");
+    assert_eq!(ok, "ok");
+    let orphans: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM analysis_segments s LEFT JOIN analysis a USING (track_id)
+             WHERE a.track_id IS NULL OR a.status != 'ok'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("orphans");
+    assert_eq!(orphans, 0, "timeline rows without a result");
+    let mut stmt = c
+        .prepare("SELECT track_id, status, analysed_at, duration_s, error FROM analysis")
+        .expect("prepare");
+    let rows: Vec<ResultRow> = stmt
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    let mut out = BTreeMap::new();
+    for (id, status, at, dur, err) in rows {
+        if status == "ok" {
+            let dur = dur.expect("duration of an ok result");
+            let segs: Vec<(i64, f64, f64)> = c
+                .prepare("SELECT idx, start_s, end_s FROM analysis_segments WHERE track_id = ?1 ORDER BY idx")
+                .expect("prepare")
+                .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .expect("query")
+                .collect::<Result<_, _>>()
+                .expect("segments");
+            assert!(!segs.is_empty(), "track {id}: result without timeline");
+            for (k, s) in segs.iter().enumerate() {
+                assert_eq!(s.0, k as i64, "track {id}: timeline indices");
+            }
+            assert_eq!(segs[0].1, 0.0, "track {id}: timeline starts at 0");
+            assert!(
+                (segs[segs.len() - 1].2 - dur).abs() < 1e-9,
+                "track {id}: timeline ends at the end"
+            );
+            for w in segs.windows(2) {
+                assert_eq!(w[0].2, w[1].1, "track {id}: timeline has a gap");
+            }
+        } else {
+            assert!(
+                err.is_some_and(|e| !e.is_empty()),
+                "failure without a reason"
+            );
+        }
+        out.insert(id, at);
+    }
+    out
 }
