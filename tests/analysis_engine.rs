@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{check_consistent, write_song, write_wav_i16, FORMATS};
+use common::{check_consistent, write_song, FORMATS};
 use valence::analysis::{
     default_version, Control, Engine, EngineOptions, TrackError, TrackOutcome,
 };

@@ -334,3 +334,65 @@ fn cli_scan_list_status_and_errors() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("error"));
 }
+
+/// A broken database gives a clear message through the command line, `scan` keeps a daily
+/// backup, and `valence backup --restore` mends the library while keeping the broken file.
+#[test]
+fn cli_a_damaged_library_is_named_and_restored_from_its_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let music = dir.path().join("music");
+    std::fs::create_dir(&music).unwrap();
+    common::sine_file(&music, "one", 1, 440.0, 1.0, 44100, Some(&tags("One")));
+    let db = dir.path().join("lib.sqlite3");
+    let o = common::valence_cli(&db, &["scan", music.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let list = common::valence_cli(&db, &["backup", "--list"]);
+    let listed = String::from_utf8_lossy(&list.stdout).into_owned();
+    assert_eq!(
+        listed.lines().count(),
+        1,
+        "scan made today's backup: {listed}"
+    );
+    assert!(listed.contains("(newest good)"), "{listed}");
+
+    // Truncated to half, as a full disk or a bad copy leaves it.
+    for ext in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", db.display()));
+    }
+    let len = std::fs::metadata(&db).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&db)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+    let o = common::valence_cli(&db, &["list"]);
+    assert!(!o.status.success());
+    let said = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        said.contains("is not a usable Valence library: it is truncated"),
+        "{said}"
+    );
+    assert!(said.contains("valence backup --restore"), "{said}");
+
+    let o = common::valence_cli(&db, &["backup", "--restore"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = common::valence_cli(&db, &["list"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("One"));
+    let kept: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("lib.sqlite3.damaged-")
+        })
+        .collect();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        kept[0].metadata().unwrap().len(),
+        len / 2,
+        "the broken file is kept"
+    );
+}

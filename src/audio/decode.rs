@@ -43,8 +43,31 @@ pub(crate) fn sym_err(e: SymError) -> AudioError {
     }
 }
 
+/// Runs `f`, which drives Symphonia over a file's bytes. A panic in it (a bug that a damaged
+/// file trips; the fuzzer finds such files) becomes an error for this file, so the scan,
+/// the analysis or playback goes on with the next one.
+pub(crate) fn contain<T>(
+    what: &str,
+    f: impl FnOnce() -> Result<T, AudioError>,
+) -> Result<T, AudioError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+        let text = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "unknown panic".into());
+        Err(AudioError::Decode(format!(
+            "the {what} failed on this file ({text})"
+        )))
+    })
+}
+
 /// Opens the container and probes its format. Shared by the decoder and the tag reader.
 pub(crate) fn probe(path: &Path) -> Result<Box<dyn FormatReader + 'static>, AudioError> {
+    contain("format reader", || probe_inner(path))
+}
+
+fn probe_inner(path: &Path) -> Result<Box<dyn FormatReader + 'static>, AudioError> {
     let mut file = File::open(path).map_err(|e| AudioError::Open(e.to_string()))?;
     let len = file
         .metadata()
@@ -94,6 +117,10 @@ pub(crate) fn audio_params(
         .ok_or(AudioError::NoAudioTrack)
 }
 
+/// The sample rates a file may declare (8 kHz telephone audio down to 1 kHz, up to 768 kHz DXD).
+pub const MIN_SAMPLE_RATE: u32 = 1_000;
+pub const MAX_SAMPLE_RATE: u32 = 768_000;
+
 /// Stream info of the default audio track of an opened container.
 pub(crate) fn track_info(format: &dyn FormatReader) -> Result<(u32, StreamInfo), AudioError> {
     let track = format
@@ -108,6 +135,13 @@ pub(crate) fn track_info(format: &dyn FormatReader) -> Result<(u32, StreamInfo),
         .sample_rate
         .filter(|r| *r > 0)
         .ok_or_else(|| AudioError::Unsupported("unknown sample rate".into()))?;
+    // A damaged header can declare any rate; resampling from 1 GHz (found by the fuzzer)
+    // takes hours. Real audio lies between telephone and DXD rates.
+    if !(MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&sample_rate) {
+        return Err(AudioError::Unsupported(format!(
+            "sample rate {sample_rate} Hz (a damaged header? {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz are supported)"
+        )));
+    }
     let channels = params
         .channels
         .as_ref()
@@ -164,6 +198,10 @@ impl AudioStream {
     }
 
     fn open_inner(path: &Path, mono: bool, rate: Option<u32>) -> Result<Self, AudioError> {
+        contain("decoder", || Self::open_unguarded(path, mono, rate))
+    }
+
+    fn open_unguarded(path: &Path, mono: bool, rate: Option<u32>) -> Result<Self, AudioError> {
         let format = probe(path)?;
         let (track_id, info) = track_info(format.as_ref())?;
         let params = audio_params(format.as_ref(), track_id)?;
@@ -228,6 +266,15 @@ impl AudioStream {
     /// The next piece of audio, or `None` at the end. A truncated file ends early rather than
     /// failing; a file with no decodable audio at all is an error.
     pub fn next_chunk(&mut self) -> Result<Option<Vec<f32>>, AudioError> {
+        let result = contain("decoder", || self.next_chunk_unguarded());
+        if result.is_err() {
+            // Whatever state a panic left the decoder in is not read again.
+            self.finished = true;
+        }
+        result
+    }
+
+    fn next_chunk_unguarded(&mut self) -> Result<Option<Vec<f32>>, AudioError> {
         loop {
             if self.finished {
                 return Ok(None);
@@ -325,6 +372,10 @@ impl AudioStream {
 
     /// Jump to `secs` (playback only: not offered once resampling state is involved).
     pub fn seek(&mut self, secs: f64) -> Result<f64, AudioError> {
+        contain("decoder", || self.seek_unguarded(secs))
+    }
+
+    fn seek_unguarded(&mut self, secs: f64) -> Result<f64, AudioError> {
         if self.resampler.is_some() {
             return Err(AudioError::Resample(
                 "cannot seek a resampled stream".into(),

@@ -8,7 +8,7 @@ pub mod player;
 mod resample;
 mod wav;
 
-pub(crate) use decode::{audio_params, probe, sym_err, track_info};
+pub(crate) use decode::{audio_params, contain, probe, sym_err, track_info};
 pub use decode::{decode_mono, AudioStream, Decoded, StreamInfo, MAX_DECODE_SECONDS};
 pub use playback::StreamSource;
 pub use resample::MonoResampler;

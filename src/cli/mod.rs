@@ -235,6 +235,20 @@ pub enum Command {
         #[arg(long, global = true)]
         json: bool,
     },
+    /// Back the library up now if today has no backup yet (the window and `scan` do this
+    /// daily; the 3 newest are kept), list the backups, or mend a damaged library.
+    Backup {
+        /// List the backups, newest first, and whether each passes SQLite's check.
+        #[arg(long)]
+        list: bool,
+        /// Put the newest good backup in the library's place; the current file is renamed
+        /// aside (`NAME.damaged-TIME`), never deleted.
+        #[arg(long, conflicts_with = "list")]
+        restore: bool,
+        /// Rename the library file aside and start a new, empty library.
+        #[arg(long, conflicts_with_all = ["list", "restore"])]
+        start_new: bool,
+    },
     /// Draw a file's spectrogram as a PNG (log-mel, magma; time and frequency extent are
     /// printed and stored in the PNG's text chunks).
     Spectrogram {
@@ -312,14 +326,111 @@ fn finish(result: Result<()>) -> ExitCode {
         }
         Err(e) => {
             eprintln!("valence: error: {e:#}");
+            let damaged = e.chain().any(|c| {
+                c.downcast_ref::<crate::library::StoreError>()
+                    .is_some_and(|s| s.is_damaged())
+            });
+            if damaged {
+                eprintln!("valence: `valence backup --list` shows the library's backups; `valence backup --restore` puts the newest good one in its place");
+            }
             ExitCode::FAILURE
         }
     }
 }
 
+fn db_path(db: Option<PathBuf>) -> PathBuf {
+    db.unwrap_or_else(default_db_path)
+}
+
 fn open_library(db: Option<PathBuf>) -> Result<Library> {
-    let path = db.unwrap_or_else(default_db_path);
-    Library::open(&path).with_context(|| format!("opening library {}", path.display()))
+    let path = db_path(db);
+    match Library::open(&path) {
+        Ok(lib) => Ok(lib),
+        Err(e) if e.is_damaged() => {
+            let hint = match crate::library::backup::newest_good(&path) {
+                Some(b) => format!(
+                    "`valence backup --restore` puts the backup of {} in its place",
+                    b.date
+                ),
+                None => "there is no good backup; `valence backup --start-new` sets it aside and starts a new library".into(),
+            };
+            Err(anyhow::anyhow!("{e}; {hint}"))
+        }
+        Err(e) => Err(e).with_context(|| format!("opening library {}", path.display())),
+    }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Today's backup if it is due; a failure is a warning, the command's work is done.
+fn daily_backup(db: &std::path::Path) {
+    if let Err(e) = crate::library::backup::backup_daily(db, unix_now()) {
+        eprintln!("valence: warning: no backup made: {e}");
+    }
+}
+
+fn run_backup(
+    db: &std::path::Path,
+    list: bool,
+    restore: bool,
+    start_new: bool,
+    out: &mut impl Write,
+) -> Result<()> {
+    use crate::library::backup;
+    if list {
+        let good = backup::newest_good(db);
+        for b in backup::list(db) {
+            let mark = if good.as_ref() == Some(&b) {
+                "  (newest good)"
+            } else {
+                ""
+            };
+            writeln!(out, "{}  {}{mark}", b.date, b.path.display())?;
+        }
+        return Ok(());
+    }
+    if restore {
+        let Some((b, aside)) = backup::restore_newest(db, unix_now())? else {
+            bail!("no good backup of {} to restore", db.display());
+        };
+        writeln!(
+            out,
+            "restored the backup of {} into {}",
+            b.date,
+            db.display()
+        )?;
+        if let Some(a) = aside {
+            writeln!(out, "the previous file is kept as {}", a.display())?;
+        }
+        return Ok(());
+    }
+    if start_new {
+        match backup::start_new(db, unix_now())? {
+            Some(a) => writeln!(
+                out,
+                "{} was renamed {}; the next start makes a new library",
+                db.display(),
+                a.display()
+            )?,
+            None => writeln!(out, "there is no library at {}", db.display())?,
+        }
+        return Ok(());
+    }
+    // Check the library opens (a damaged one is not backed up) before backing it up.
+    drop(open_library(Some(db.to_path_buf()))?);
+    match backup::backup_daily(db, unix_now())? {
+        Some(p) => writeln!(out, "backed up to {}", p.display())?,
+        None => writeln!(
+            out,
+            "today's backup exists already ({})",
+            backup::backup_dir(db).display()
+        )?,
+    }
+    Ok(())
 }
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -446,7 +557,7 @@ pub fn run(cli: Cli) -> Result<()> {
             analyze::run_show(&lib, &version, &track, json, &mut out)?;
         }
         Command::Scan { dirs, jobs, json } => {
-            let mut lib = open_library(cli.db)?;
+            let mut lib = open_library(cli.db.clone())?;
             let opts = ScanOptions {
                 jobs,
                 ..Default::default()
@@ -473,7 +584,14 @@ pub fn run(cli: Cli) -> Result<()> {
             for e in &report.walk_errors {
                 eprintln!("valence: warning: {e}");
             }
+            drop(lib);
+            daily_backup(&db_path(cli.db));
         }
+        Command::Backup {
+            list,
+            restore,
+            start_new,
+        } => run_backup(&db_path(cli.db), list, restore, start_new, &mut out)?,
         Command::List { json } => {
             let lib = open_library(cli.db)?;
             let tracks = lib.tracks()?;

@@ -119,7 +119,18 @@ where
 /// current, but the library can still be browsed and played.
 fn version() -> (AnalysisVersion, Option<String>) {
     match default_version() {
-        Ok(v) => (v, None),
+        // The models are there, but the program that runs them may not be.
+        Ok(v) => match remote::engine_path() {
+            Ok(p) if p.exists() => (v, None),
+            Ok(p) => (
+                v,
+                Some(format!(
+                    "analysis is off: the analysis engine is missing ({}); install valence-engine beside valence",
+                    p.display()
+                )),
+            ),
+            Err(e) => (v, Some(format!("analysis is off: {e}"))),
+        },
         Err(e) => (
             AnalysisVersion::unavailable(),
             Some(format!("emotion model unavailable: {e}")),
@@ -527,6 +538,54 @@ pub async fn export_session(
         Ok(lib.export_session(id, &dir, png.as_deref())?)
     })
     .await
+}
+
+/// The newest backup that passes SQLite's check (for a damaged library).
+pub async fn find_backup(
+    db: PathBuf,
+) -> Result<Option<crate::library::backup::BackupInfo>, BackendError> {
+    off_thread("backups", move || {
+        Ok(crate::library::backup::newest_good(&db))
+    })
+    .await
+}
+
+/// Mends a damaged library: the newest good backup put in its place (`restore`), or a new
+/// library. The damaged file is renamed aside either way. Returns what happened, in words.
+pub async fn mend_library(db: PathBuf, restore: bool) -> Result<String, BackendError> {
+    use crate::library::backup;
+    off_thread("backups", move || {
+        let now = unix_now();
+        if restore {
+            let Some((b, aside)) = backup::restore_newest(&db, now)? else {
+                return Ok("No good backup was found; nothing was changed".to_string());
+            };
+            let kept = aside.map_or(String::new(), |a| {
+                format!("; the damaged file is kept as {}", a.display())
+            });
+            Ok(format!("Restored the backup of {}{kept}", b.date))
+        } else {
+            let kept = backup::start_new(&db, now)?.map_or(String::new(), |a| {
+                format!("; the damaged file is kept as {}", a.display())
+            });
+            Ok(format!("Started a new library{kept}"))
+        }
+    })
+    .await
+}
+
+/// Today's backup of the library, if it is due (`library::backup::backup_daily`).
+pub async fn backup_daily(db: PathBuf) -> Result<Option<PathBuf>, BackendError> {
+    off_thread("backups", move || {
+        Ok(crate::library::backup::backup_daily(&db, unix_now())?)
+    })
+    .await
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// News from a background scan + analysis run.

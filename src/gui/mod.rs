@@ -14,6 +14,7 @@ pub mod map;
 pub mod mood_card;
 pub mod player;
 pub mod playlists;
+pub mod recovery;
 pub mod scenes;
 pub mod setup;
 mod startup;
@@ -119,6 +120,12 @@ pub struct App {
     job: Option<Job>,
     counts: AnalysisCounts,
     warning: Option<String>,
+    /// What a finished action says (e.g. a restored backup), under the title bar.
+    notice: Option<String>,
+    /// The library file is damaged: the recovery screen instead of the library.
+    recovery: Option<recovery::State>,
+    /// Today's backup was asked for (once, after the first load).
+    backup_started: bool,
     /// A full reload is in flight.
     reloading: bool,
     /// The library changed again while a reload was in flight: reload once more after it.
@@ -169,6 +176,11 @@ pub enum Message {
     Scenes(scenes::Message),
     ScenesUpdated(Result<ScenesData, BackendError>),
     SceneRenamed(Result<(), BackendError>),
+    Recovery(recovery::Message),
+    /// A damaged library was mended (what happened, in words).
+    Mended(Result<String, BackendError>),
+    BackedUp(Result<Option<PathBuf>, BackendError>),
+    DismissNotice,
     PauseJob(bool),
     CloseJob,
     AddMusic,
@@ -209,6 +221,9 @@ impl App {
             job: None,
             counts: AnalysisCounts::default(),
             warning: None,
+            notice: None,
+            recovery: None,
+            backup_started: false,
             reloading: false,
             reload_again: false,
             reloads: 0,
@@ -229,6 +244,16 @@ impl App {
         app.setup = setup::State::new(None);
         app.player = player::State::new(opener);
         (app, task)
+    }
+
+    /// Whether a scan or analysis run is under way.
+    pub fn is_analysing(&self) -> bool {
+        self.job.is_some()
+    }
+
+    /// What the last finished action said (e.g. a restored backup), while shown.
+    pub fn notice(&self) -> Option<&str> {
+        self.notice.as_deref()
     }
 
     pub fn screen(&self) -> Screen {
@@ -309,8 +334,9 @@ impl App {
             .count() as u64;
         app.library.set_rows(rows);
         app.loaded = true;
-        // No database behind these rows: no scenes to fit.
+        // No database behind these rows: no scenes to fit, nothing to back up.
         app.scenes_started = true;
+        app.backup_started = true;
         app
     }
 
@@ -462,11 +488,21 @@ impl App {
                         self.rows_changed();
                         // The scenes are brought up to date once at start (fitted when
                         // due, new tracks folded in), then after each analysis run.
-                        let scenes = if std::mem::replace(&mut self.scenes_started, true) {
+                        let mut scenes = if std::mem::replace(&mut self.scenes_started, true) {
                             Task::none()
                         } else {
                             self.update_scenes(false)
                         };
+                        // Today's backup, once a session, after the library opened.
+                        if !std::mem::replace(&mut self.backup_started, true) {
+                            scenes = Task::batch([
+                                scenes,
+                                Task::perform(
+                                    backend::backup_daily(self.db.clone()),
+                                    Message::BackedUp,
+                                ),
+                            ]);
+                        }
                         // Tracks waiting for analysis (a previous run was interrupted, or
                         // files were added from the command line): carry on quietly.
                         if self.job.is_none() && data.counts.pending > 0 && self.warning.is_none() {
@@ -478,6 +514,13 @@ impl App {
                         }
                         return Task::batch([self.fetch_rows(), scenes]);
                     }
+                    Err(BackendError::Library(e)) if e.is_damaged() => {
+                        self.loaded = true;
+                        self.recovery = Some(recovery::State::new(e.to_string()));
+                        return Task::perform(backend::find_backup(self.db.clone()), |r| {
+                            Message::Recovery(recovery::Message::Found(r.ok().flatten()))
+                        });
+                    }
                     Err(e) => {
                         self.loaded = true;
                         self.warning = Some(format!(
@@ -488,6 +531,42 @@ impl App {
                 }
                 // Results that landed during the reload.
                 self.fetch_rows()
+            }
+            Message::Recovery(m) => {
+                let Some(r) = &mut self.recovery else {
+                    return Task::none();
+                };
+                match r.update(m) {
+                    Some(event) => Task::perform(
+                        backend::mend_library(self.db.clone(), event == recovery::Event::Restore),
+                        Message::Mended,
+                    ),
+                    None => Task::none(),
+                }
+            }
+            Message::Mended(Ok(said)) => {
+                self.recovery = None;
+                self.notice = Some(said);
+                self.loaded = false;
+                Task::batch([self.reload(), self.load_mood(), self.load_playlists()])
+            }
+            Message::Mended(Err(e)) => {
+                if let Some(r) = &mut self.recovery {
+                    r.update(recovery::Message::Failed(e.to_string()));
+                }
+                Task::none()
+            }
+            Message::DismissNotice => {
+                self.notice = None;
+                Task::none()
+            }
+            Message::BackedUp(result) => {
+                // Not the user's concern unless it fails; then only a line on stderr, the
+                // library itself is fine.
+                if let Err(e) = result {
+                    eprintln!("valence: no backup made today: {e}");
+                }
+                Task::none()
             }
             Message::Setup(m) => match self.setup.update(m) {
                 Some(setup::Event::Scan(folders)) => {
@@ -1230,7 +1309,26 @@ impl App {
                 .center(Length::Fill)
                 .into();
         }
+        if let Some(r) = &self.recovery {
+            return r.view().map(Message::Recovery);
+        }
         let mut col = column![self.top_bar()];
+        if let Some(n) = &self.notice {
+            col = col.push(
+                container(
+                    row![
+                        text(n.clone()).size(theme::TEXT_SMALL).width(Length::Fill),
+                        button(text("Dismiss").size(theme::TEXT_SMALL))
+                            .style(theme::flat)
+                            .on_press(Message::DismissNotice),
+                    ]
+                    .align_y(iced::alignment::Vertical::Center),
+                )
+                .padding([4.0, theme::SPACE_L])
+                .width(Length::Fill)
+                .style(theme::panel),
+            );
+        }
         if let Some(w) = &self.warning {
             col = col.push(
                 container(text(w.clone()).size(theme::TEXT_SMALL))

@@ -267,11 +267,48 @@ pub enum StoreError {
         #[source]
         source: Arc<std::io::Error>,
     },
+    /// The file at the library's path is not a usable library: not a database, truncated,
+    /// corrupt, or another program's database. It is never changed or overwritten; the
+    /// window offers to restore a backup or to start a new library (`library::backup`).
+    #[error("{path} is not a usable Valence library: {reason}. The file was left as it is")]
+    Damaged { path: String, reason: String },
+    /// SQLite found damage while reading the library (a page that is not what it should
+    /// be). Like [`StoreError::Damaged`], found later than the opening.
+    #[error("the library file is damaged ({0}); a backup can replace it")]
+    Corrupt(Arc<rusqlite::Error>),
+    /// The disk (or the user's quota) is full. What was stored stays stored.
+    #[error("the disk holding the library is full: nothing stored was lost, but nothing new can be saved until space is freed")]
+    DiskFull,
+    /// The library file or its folder cannot be written.
+    #[error("the library is read-only (check the permissions of the file and its folder): it can be browsed but not changed")]
+    ReadOnly,
+    /// A backup could not be made, listed or restored.
+    #[error("backup {}: {source}", path.display())]
+    Backup {
+        path: PathBuf,
+        #[source]
+        source: Arc<std::io::Error>,
+    },
 }
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
-        StoreError::Sql(Arc::new(e))
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => StoreError::DiskFull,
+            Some(rusqlite::ErrorCode::ReadOnly) => StoreError::ReadOnly,
+            Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
+                StoreError::Corrupt(Arc::new(e))
+            }
+            _ => StoreError::Sql(Arc::new(e)),
+        }
+    }
+}
+
+impl StoreError {
+    /// Whether the database file itself is bad (as opposed to the disk, the permissions or
+    /// this Valence's version): the cases a backup can mend.
+    pub fn is_damaged(&self) -> bool {
+        matches!(self, StoreError::Damaged { .. } | StoreError::Corrupt(_))
     }
 }
 
@@ -390,8 +427,17 @@ impl Library {
                 source: Arc::new(e),
             })?;
         }
+        super::backup::inspect(path)?;
+        let damaged = |reason: String| StoreError::Damaged {
+            path: path.display().to_string(),
+            reason,
+        };
         let conn = Connection::open(path)?;
-        Self::init(conn, path.to_path_buf())
+        match Self::init(conn, path.to_path_buf()) {
+            // SQLite's own verdict on the file, said in the same words.
+            Err(StoreError::Corrupt(e)) => Err(damaged(format!("SQLite finds it damaged ({e})"))),
+            other => other,
+        }
     }
 
     /// A private in-memory library (tests, benches).
@@ -401,6 +447,10 @@ impl Library {
 
     fn init(mut conn: Connection, path: PathBuf) -> Result<Self, StoreError> {
         conn.busy_timeout(Duration::from_secs(10))?;
+        // Before anything writes (even the journal mode): another program's database is
+        // refused untouched.
+        let version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        foreign_check(&conn, &path, version)?;
         // WAL: readers (the GUI) never block the writer (the scanner/analyser), and a crash
         // mid-transaction rolls back cleanly. NORMAL sync is durable across app crashes.
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -601,6 +651,45 @@ fn upsert_one(tx: &Transaction<'_>, f: &FileRecord) -> Result<(), StoreError> {
         ],
     )?;
     Ok(())
+}
+
+/// Refuses another program's SQLite database: migrating it would write Valence's tables
+/// into it. A new library has no tables and version 0; every version since 1 has `tracks`.
+fn foreign_check(conn: &Connection, path: &Path, version: u32) -> Result<(), StoreError> {
+    let tables: Vec<String> = conn
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+             ORDER BY name",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let ours = tables.iter().any(|t| t == "tracks");
+    // A newer Valence may have changed its tables: that is `TooNew`, said by `migrate`.
+    let foreign = match version {
+        0 => !tables.is_empty(),
+        v if v > SCHEMA_VERSION => false,
+        _ => !ours,
+    };
+    if !foreign {
+        return Ok(());
+    }
+    let mut names = tables
+        .iter()
+        .take(4)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if tables.len() > 4 {
+        names.push_str(", ...");
+    }
+    Err(StoreError::Damaged {
+        path: path.display().to_string(),
+        reason: if tables.is_empty() {
+            format!("it is a database of schema version {version} without Valence's tables")
+        } else {
+            format!("it is another program's database (tables {names})")
+        },
+    })
 }
 
 fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {

@@ -27,6 +27,10 @@ pub struct TrackTags {
 /// Opens the container, reads its tags and stream header, and decodes the first audio packet,
 /// so a file that cannot be played is caught at scan time, not when the user presses play.
 pub fn read_tags(path: &Path) -> Result<TrackTags, AudioError> {
+    crate::audio::contain("tag reader", || read_tags_unguarded(path))
+}
+
+fn read_tags_unguarded(path: &Path) -> Result<TrackTags, AudioError> {
     let mut format = probe(path)?;
     let (track_id, info) = track_info(format.as_ref())?;
     let mut tags = TrackTags {

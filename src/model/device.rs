@@ -127,9 +127,25 @@ mod tests {
             return; // the lean flavor has no libtorch_cuda.so
         }
         // What `load_cuda_backend` does where a driver is present (none is needed to load
-        // it): afterwards libtorch has its CUDA backend, so a GPU would be found.
+        // it). Without a GPU, asking for a CUDA tensor fails either way, but with other
+        // words once the CUDA backend is registered.
+        let ask = || {
+            tch::Tensor::f_zeros([1], (tch::Kind::Float, tch::Device::Cuda(0)))
+                .err()
+                .map(|e| e.to_string())
+        };
+        let no_backend = |e: &Option<String>| {
+            e.as_deref()
+                .is_some_and(|e| e.contains("from the 'CUDA' backend"))
+        };
+        // Not loaded yet on a machine without a driver (where `resolve` never loads it).
+        if !nvidia_driver() {
+            assert!(no_backend(&ask()), "{:?}", ask());
+        }
         dlopen_global(c"libtorch_cuda.so").expect("dlopen libtorch_cuda.so");
-        assert!(tch::utils::has_cuda());
+        // Now a GPU is looked for: found, or "Found no NVIDIA driver on your system".
+        let after = ask();
+        assert!(!no_backend(&after), "{after:?}");
     }
 
     #[test]

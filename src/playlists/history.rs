@@ -348,26 +348,8 @@ pub fn fmt_clock(secs: f64) -> String {
     }
 }
 
-/// Unix seconds as `YYYY-MM-DD HH:MM` (UTC).
-pub fn fmt_utc(ts: i64) -> String {
-    let days = ts.div_euclid(86_400);
-    let secs = ts.rem_euclid(86_400);
-    // Howard Hinnant's civil-from-days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
-        secs / 3600,
-        secs / 60 % 60
-    )
-}
+/// Unix seconds as `YYYY-MM-DD HH:MM` (UTC); kept by the library (its backups are named by date).
+pub use crate::library::fmt_utc;
 
 #[cfg(test)]
 mod tests {
