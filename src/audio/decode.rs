@@ -73,9 +73,14 @@ fn probe_inner(path: &Path) -> Result<Box<dyn FormatReader + 'static>, AudioErro
         .metadata()
         .map_err(|e| AudioError::Open(e.to_string()))?
         .len();
-    // WAV headers damaged the way other players read through (see `lenient`).
-    let fixes = super::lenient::riff_repairs(&mut file, len)
+    // WAV headers and truncated MP4s damaged the way other players read through (see
+    // `lenient`).
+    let mut fixes = super::lenient::riff_repairs(&mut file, len)
         .map_err(|e| AudioError::Open(e.to_string()))?;
+    if fixes.is_empty() {
+        fixes = super::lenient::mp4_repairs(&mut file, len)
+            .map_err(|e| AudioError::Open(e.to_string()))?;
+    }
     let source: Box<dyn symphonia::core::io::MediaSource> = if fixes.is_empty() {
         Box::new(file)
     } else {
@@ -154,7 +159,9 @@ pub(crate) fn track_info(format: &dyn FormatReader) -> Result<(u32, StreamInfo),
             .calc_time(symphonia::core::units::Timestamp::new(d.get() as i64))
             .map(|t| t.as_secs_f64()),
         _ => None,
-    };
+    }
+    // A fragmented MP4 declares 0 in its empty `moov`: unknown, not zero.
+    .filter(|d| *d > 0.0 && d.is_finite());
     let codec = symphonia::default::get_codecs()
         .get_audio_decoder(params.codec)
         .map(|d| d.codec.info.short_name.to_string())

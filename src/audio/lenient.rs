@@ -1,4 +1,5 @@
-//! WAV files with the header damage other players read through (issue 17).
+//! WAV files with the header damage other players read through, and MP4 files cut short
+//! (issue 17; see [`mp4_repairs`] for the latter).
 //!
 //! Streaming writers often leave the RIFF and `data` lengths as they were when the header
 //! was first written: 0, 0xFFFFFFFF, or the 36 of an empty file, so the `RIFF` chunk seems to
@@ -52,6 +53,64 @@ fn read_at(f: &mut File, at: u64, buf: &mut [u8]) -> io::Result<()> {
 
 fn u32_at(b: &[u8]) -> u32 {
     u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+}
+
+/// The corrections an MP4 (ISO BMFF) file of `len` bytes needs: a truncated file (a copy or
+/// a download cut short) ends inside its last `mdat`, whose declared size then runs past the
+/// end. Symphonia skips such an atom whole, losing every sample in it (all of them, when the
+/// file is one fragment or `moov` comes first); ffmpeg plays up to the cut. The size becomes
+/// what is left of the file, so the samples that are there are read and the rest ends the
+/// stream. Reads only the top-level atom headers (at most [`MAX_CHUNKS`]). Leaves the file's
+/// position at 0.
+pub(crate) fn mp4_repairs(f: &mut File, len: u64) -> io::Result<Vec<Fix>> {
+    let mut fixes = Vec::new();
+    let mut head = [0u8; 16];
+    if len < 16 || read_at(f, 0, &mut head).is_err() || &head[4..8] != b"ftyp" {
+        f.seek(SeekFrom::Start(0))?;
+        return Ok(fixes);
+    }
+    let mut at = 0u64;
+    for _ in 0..MAX_CHUNKS {
+        if at + 8 > len || read_at(f, at, &mut head[..8]).is_err() {
+            break;
+        }
+        let size32 = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
+        let kind = [head[4], head[5], head[6], head[7]];
+        let (size, large) = match size32 {
+            // To the end of the file: nothing can run past it.
+            0 => break,
+            1 => {
+                if at + 16 > len || read_at(f, at + 8, &mut head[8..16]).is_err() {
+                    break;
+                }
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&head[8..16]);
+                (u64::from_be_bytes(b), true)
+            }
+            n => (u64::from(n), false),
+        };
+        if size < 8 {
+            break;
+        }
+        if at.saturating_add(size) > len {
+            if &kind == b"mdat" {
+                let left = len - at;
+                if large {
+                    let b = left.to_be_bytes();
+                    fixes.push(Fix::Replace(at + 8, [b[0], b[1], b[2], b[3]]));
+                    fixes.push(Fix::Replace(at + 12, [b[4], b[5], b[6], b[7]]));
+                } else {
+                    // `left` < the declared 32-bit size, so it fits.
+                    let left = u32::try_from(left).unwrap_or(u32::MAX);
+                    fixes.push(Fix::Replace(at, left.to_be_bytes()));
+                }
+            }
+            break;
+        }
+        at += size;
+    }
+    f.seek(SeekFrom::Start(0))?;
+    Ok(fixes)
 }
 
 /// The corrections a RIFF/WAVE file of `len` bytes needs (none for any other file, or a

@@ -17,8 +17,8 @@ pub mod playlists;
 pub mod recovery;
 pub mod scenes;
 pub mod setup;
-mod startup;
 pub mod theme;
+mod trace;
 pub mod widgets;
 
 use std::path::{Path, PathBuf};
@@ -181,6 +181,8 @@ pub enum Message {
     Mended(Result<String, BackendError>),
     BackedUp(Result<Option<PathBuf>, BackendError>),
     DismissNotice,
+    /// A frame asked for by `VALENCE_TRACE_FRAMES` (see `trace`).
+    FrameTick,
     PauseJob(bool),
     CloseJob,
     AddMusic,
@@ -457,6 +459,14 @@ impl App {
             }
             _ => None,
         });
+        let keys = if trace::frames_enabled() {
+            Subscription::batch([
+                keys,
+                iced::time::every(trace::FRAME_TICK).map(|_| Message::FrameTick),
+            ])
+        } else {
+            keys
+        };
         if self.player.is_playing() {
             Subscription::batch([
                 keys,
@@ -554,6 +564,10 @@ impl App {
                 if let Some(r) = &mut self.recovery {
                     r.update(recovery::Message::Failed(e.to_string()));
                 }
+                Task::none()
+            }
+            Message::FrameTick => {
+                trace::tick();
                 Task::none()
             }
             Message::DismissNotice => {
@@ -1303,7 +1317,7 @@ impl App {
     }
 
     pub fn view(&self) -> Element<'_, Message> {
-        startup::frame(self.loaded.then(|| self.library.rows().len()));
+        trace::frame(self.loaded.then(|| self.library.rows().len()));
         if !self.loaded {
             return container(text("Opening the library…").size(theme::TEXT_BODY))
                 .center(Length::Fill)
