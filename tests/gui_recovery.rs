@@ -183,3 +183,21 @@ fn degraded_window() {
         "analysis started without its {missing}"
     );
 }
+
+/// A library that cannot be opened for another reason (here a newer Valence's database) is
+/// not shown as an empty library: no first-run screen offering to start over it.
+#[test]
+fn gui_a_library_that_cannot_be_opened_is_not_taken_for_an_empty_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("lib.sqlite3");
+    let c = rusqlite::Connection::open(&db).expect("sqlite");
+    c.pragma_update(None, "user_version", 999).expect("version");
+    drop(c);
+    let app = open(&db);
+    assert!(shows(&app, "The library cannot be opened"));
+    assert!(shows(&app, "Try again"));
+    assert!(
+        !shows(&app, "Welcome to Valence"),
+        "the first-run screen over a library"
+    );
+}

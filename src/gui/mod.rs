@@ -124,6 +124,9 @@ pub struct App {
     notice: Option<String>,
     /// The library file is damaged: the recovery screen instead of the library.
     recovery: Option<recovery::State>,
+    /// The library could not be opened for another reason (a read-only folder, a newer
+    /// Valence's database): why, shown instead of the library.
+    open_failed: Option<String>,
     /// Today's backup was asked for (once, after the first load).
     backup_started: bool,
     /// A full reload is in flight.
@@ -181,6 +184,8 @@ pub enum Message {
     Mended(Result<String, BackendError>),
     BackedUp(Result<Option<PathBuf>, BackendError>),
     DismissNotice,
+    /// Open the library again (after it could not be opened).
+    Retry,
     /// A frame asked for by `VALENCE_TRACE_FRAMES` (see `trace`).
     FrameTick,
     PauseJob(bool),
@@ -225,6 +230,7 @@ impl App {
             warning: None,
             notice: None,
             recovery: None,
+            open_failed: None,
             backup_started: false,
             reloading: false,
             reload_again: false,
@@ -492,6 +498,7 @@ impl App {
                 match result {
                     Ok(data) => {
                         self.loaded = true;
+                        self.open_failed = None;
                         self.counts = data.counts;
                         self.warning = data.warning;
                         self.library.set_rows(data.rows);
@@ -533,14 +540,18 @@ impl App {
                     }
                     Err(e) => {
                         self.loaded = true;
-                        self.warning = Some(format!(
-                            "Cannot open the library {}: {e}",
-                            self.db.display()
-                        ));
+                        // Not an empty library: the first-run screen must not offer to
+                        // start one over it.
+                        self.open_failed = Some(e.to_string());
                     }
                 }
                 // Results that landed during the reload.
                 self.fetch_rows()
+            }
+            Message::Retry => {
+                self.open_failed = None;
+                self.loaded = false;
+                Task::batch([self.reload(), self.load_mood(), self.load_playlists()])
             }
             Message::Recovery(m) => {
                 let Some(r) = &mut self.recovery else {
@@ -1325,6 +1336,29 @@ impl App {
         }
         if let Some(r) = &self.recovery {
             return r.view().map(Message::Recovery);
+        }
+        if let Some(why) = &self.open_failed {
+            return container(
+                column![
+                    text("The library cannot be opened").size(theme::TEXT_DISPLAY),
+                    text(why.clone()).size(theme::TEXT_BODY),
+                    text("Nothing was changed. Valence needs to write beside the library file (its journal): check that its folder is writable and has space.")
+                        .size(theme::TEXT_SMALL)
+                        .style(detail::muted_text),
+                    row![
+                        space::horizontal(),
+                        button(text("Try again").size(theme::TEXT_BODY))
+                            .padding([10.0, 16.0])
+                            .style(button::primary)
+                            .on_press(Message::Retry),
+                    ],
+                ]
+                .spacing(theme::SPACE_M)
+                .max_width(680),
+            )
+            .center(Length::Fill)
+            .padding(theme::SPACE_L)
+            .into();
         }
         let mut col = column![self.top_bar()];
         if let Some(n) = &self.notice {

@@ -276,6 +276,10 @@ pub enum StoreError {
     /// be). Like [`StoreError::Damaged`], found later than the opening.
     #[error("the library file is damaged ({0}); a backup can replace it")]
     Corrupt(Arc<rusqlite::Error>),
+    /// SQLite cannot open the file: usually its folder cannot be written (a read-only file
+    /// system, permissions), which WAL mode needs for its journal.
+    #[error("cannot open the library {path}: {reason}")]
+    CannotOpen { path: String, reason: String },
     /// The disk (or the user's quota) is full. What was stored stays stored.
     #[error("the disk holding the library is full: nothing stored was lost, but nothing new can be saved until space is freed")]
     DiskFull,
@@ -432,10 +436,20 @@ impl Library {
             path: path.display().to_string(),
             reason,
         };
-        let conn = Connection::open(path)?;
-        match Self::init(conn, path.to_path_buf()) {
+        let opened = Connection::open(path)
+            .map_err(StoreError::from)
+            .and_then(|conn| Self::init(conn, path.to_path_buf()));
+        match opened {
             // SQLite's own verdict on the file, said in the same words.
             Err(StoreError::Corrupt(e)) => Err(damaged(format!("SQLite finds it damaged ({e})"))),
+            Err(StoreError::Sql(e))
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::CannotOpen) =>
+            {
+                Err(StoreError::CannotOpen {
+                    path: path.display().to_string(),
+                    reason: cannot_open_reason(path),
+                })
+            }
             other => other,
         }
     }
@@ -651,6 +665,42 @@ fn upsert_one(tx: &Transaction<'_>, f: &FileRecord) -> Result<(), StoreError> {
         ],
     )?;
     Ok(())
+}
+
+/// Why SQLite could not open `path`, in the user's terms.
+fn cannot_open_reason(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let writable = |p: &Path| -> Result<(), std::io::Error> {
+        let c = std::ffi::CString::new(p.as_os_str().as_bytes())
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+        // SAFETY: a valid C string; access() only reads it.
+        if unsafe { libc::access(c.as_ptr(), libc::W_OK) } == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
+    };
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let say = |what: &str, e: std::io::Error| match e.raw_os_error() {
+        Some(libc::EROFS) => format!("{what} is on a read-only file system"),
+        Some(libc::EACCES) | Some(libc::EPERM) => format!("{what} is not writable (permissions)"),
+        _ => format!("{what} cannot be written ({e})"),
+    };
+    if let Err(e) = writable(dir) {
+        return format!(
+            "{}; Valence writes its journal beside the library",
+            say("its folder", e)
+        );
+    }
+    if path.exists() {
+        if let Err(e) = writable(path) {
+            return say("the file", e);
+        }
+    }
+    "SQLite cannot open it (unable to open database file)".into()
 }
 
 /// Refuses another program's SQLite database: migrating it would write Valence's tables
