@@ -221,3 +221,35 @@ fn gui_a_mood_chip_makes_a_playlist_to_edit_play_and_delete() {
     let lib = Library::open(&dir.path().join("lib.sqlite3")).expect("open");
     assert!(lib.playlists().expect("list").is_empty());
 }
+
+/// An audio device that disappears during playback (issue 17, point 6): the player stops
+/// with a banner that says so, nothing crashes, what was heard is kept, and Play opens the
+/// output again.
+#[test]
+fn gui_an_audio_device_that_disappears_stops_playback_with_a_banner() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut app = open(library(dir.path()));
+    click(&mut app, "Morning Run");
+    click(&mut app, "▶ Play");
+    let t = app.update(Message::Player(player::Message::Tick));
+    run(&mut app, t);
+    assert!(app.player.is_playing());
+
+    app.player.inject_device_fault("device unplugged");
+    let t = app.update(Message::Player(player::Message::Tick));
+    run(&mut app, t);
+    assert!(!app.player.is_playing());
+    let banner = "The audio device stopped (device unplugged); playback stopped. Press play to start the track again.";
+    assert_eq!(app.player.error(), Some(banner));
+    assert!(shows(&app, banner));
+
+    // Play again: a new output, the same track from its start.
+    let t = app.update(Message::Player(player::Message::PlayPause));
+    run(&mut app, t);
+    assert!(app.player.is_playing());
+    assert_eq!(app.player.error(), None);
+    assert_eq!(
+        app.player.current().map(|c| c.title.as_str()),
+        Some("Morning Run")
+    );
+}

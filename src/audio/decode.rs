@@ -75,8 +75,13 @@ fn probe_inner(path: &Path) -> Result<Box<dyn FormatReader + 'static>, AudioErro
         .len();
     // WAV headers and truncated MP4s damaged the way other players read through (see
     // `lenient`).
-    let mut fixes = super::lenient::riff_repairs(&mut file, len)
-        .map_err(|e| AudioError::Open(e.to_string()))?;
+    let mut fixes = super::lenient::riff_repairs(&mut file, len).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::InvalidData {
+            AudioError::Unsupported(e.to_string())
+        } else {
+            AudioError::Open(e.to_string())
+        }
+    })?;
     if fixes.is_empty() {
         fixes = super::lenient::mp4_repairs(&mut file, len)
             .map_err(|e| AudioError::Open(e.to_string()))?;

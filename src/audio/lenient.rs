@@ -27,6 +27,10 @@ use symphonia::core::io::MediaSource;
 /// Chunk headers read before giving up looking for `data` (untrusted input).
 pub const MAX_CHUNKS: usize = 256;
 
+/// The most channels a WAV file may declare (its channel mask names 18 speakers; 64 leaves
+/// room for multitrack recorders).
+pub const MAX_CHANNELS: u16 = 64;
+
 /// One correction, at the file's own offsets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Fix {
@@ -147,6 +151,20 @@ pub(crate) fn riff_repairs(f: &mut File, len: u64) -> io::Result<Vec<Fix>> {
         if clen > left {
             // A chunk before the audio that runs past the end: nothing sensible to keep.
             break;
+        }
+        if id == b"fmt " && clen >= 16 {
+            // Symphonia 0.6 computes `channels * bytes per sample` in a u16 and panics on
+            // overflow in checked builds (found by tests/fuzz.rs); no real file has more
+            // channels than a WAVE channel mask names.
+            let mut fmt = [0u8; 4];
+            read_at(f, pos + 8, &mut fmt)?;
+            let channels = u16::from_le_bytes([fmt[2], fmt[3]]);
+            if channels == 0 || channels > MAX_CHANNELS {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("the WAV header declares {channels} channels (a damaged header?)"),
+                ));
+            }
         }
         if id == b"LIST" && !list_fits(f, pos + 8, clen)? {
             fixes.push(Fix::Replace(pos, *b"JUNK"));
@@ -352,6 +370,19 @@ mod tests {
 
     fn set_u32(b: &mut [u8], at: usize, v: u32) {
         b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    }
+
+    #[test]
+    fn a_header_with_absurd_channels_is_refused_with_the_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut wav = tone(dir.path());
+        // The canonical header's channel count sits at byte 22.
+        wav[22..24].copy_from_slice(&40_000u16.to_le_bytes());
+        let p = dir.path().join("channels.wav");
+        std::fs::write(&p, &wav).unwrap();
+        let e = crate::library::read_tags(&p).unwrap_err().to_string();
+        assert!(e.contains("declares 40000 channels"), "{e}");
+        assert!(decode_mono(&p, Some(16_000), None).is_err());
     }
 
     /// A LIST/INFO chunk (an INAM entry of `name`) inserted before `data`, at byte 36;

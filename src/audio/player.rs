@@ -5,7 +5,7 @@
 //! platform, and the UI only needs the `Player` handle, which is.
 
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use super::StreamSource;
@@ -26,6 +26,9 @@ pub struct AudioOutput {
     player: rodio::Player,
     // Dropping the sender ends the thread that holds the device sink.
     _keep: mpsc::Sender<()>,
+    /// The device's last stream error (unplugged, taken by another program), set by the
+    /// audio thread and read by the window ([`AudioOutput::fault`]).
+    fault: Arc<Mutex<Option<String>>>,
 }
 
 impl std::fmt::Debug for AudioOutput {
@@ -40,10 +43,24 @@ impl AudioOutput {
     pub fn open_default() -> Result<Self, OutputError> {
         let (ready_tx, ready_rx) = mpsc::channel();
         let (keep_tx, keep_rx) = mpsc::channel::<()>();
+        let fault: Arc<Mutex<Option<String>>> = Arc::default();
+        let on_error = {
+            let fault = fault.clone();
+            move |e: rodio::cpal::Error| {
+                if let Ok(mut f) = fault.lock() {
+                    *f = Some(e.to_string());
+                }
+            }
+        };
         std::thread::Builder::new()
             .name("valence-audio".into())
             .spawn(move || {
-                match rodio::DeviceSinkBuilder::open_default_sink() {
+                // The default device with our error callback; failing that, rodio's search
+                // through the other devices and configurations (errors then go to stderr).
+                let sink = rodio::DeviceSinkBuilder::from_default_device()
+                    .and_then(|b| b.with_error_callback(on_error).open_stream())
+                    .or_else(|_| rodio::DeviceSinkBuilder::open_default_sink());
+                match sink {
                     Ok(mut sink) => {
                         sink.log_on_drop(false);
                         let player = rodio::Player::connect_new(sink.mixer());
@@ -64,7 +81,22 @@ impl AudioOutput {
         Ok(Self {
             player,
             _keep: keep_tx,
+            fault,
         })
+    }
+
+    /// The device's stream error since the last call, if any: the device went away or
+    /// failed. Playback cannot go on on this output; open a new one.
+    pub fn fault(&self) -> Option<String> {
+        self.fault.lock().ok().and_then(|mut f| f.take())
+    }
+
+    /// Reports a stream error as the device would (tests: a device that disappears).
+    #[doc(hidden)]
+    pub fn inject_fault(&self, message: &str) {
+        if let Ok(mut f) = self.fault.lock() {
+            *f = Some(message.to_string());
+        }
     }
 
     /// An output with no device behind it: a thread consumes the audio `speed` times
@@ -100,6 +132,7 @@ impl AudioOutput {
         Ok(Self {
             player,
             _keep: keep_tx,
+            fault: Arc::default(),
         })
     }
 

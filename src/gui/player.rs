@@ -144,6 +144,14 @@ impl State {
         self.playing
     }
 
+    /// Makes the open output report a device error, as an unplugged device would (tests).
+    #[doc(hidden)]
+    pub fn inject_device_fault(&self, message: &str) {
+        if let Output::Open(o) = &self.output {
+            o.inject_fault(message);
+        }
+    }
+
     pub fn error(&self) -> Option<&str> {
         self.error.as_deref()
     }
@@ -265,6 +273,23 @@ impl State {
                 None
             }
             Message::Tick => {
+                let fault = match &self.output {
+                    Output::Open(o) => o.fault(),
+                    _ => None,
+                };
+                if let Some(e) = fault {
+                    // The device went away mid-track: count what was heard, close the output
+                    // so that Play opens the device again (or the new default one) and
+                    // starts the track over.
+                    let at = self.position;
+                    self.end_play(PlayEnd::Skipped, at);
+                    self.playing = false;
+                    self.output = Output::Closed;
+                    self.error = Some(format!(
+                        "The audio device stopped ({e}); playback stopped. Press play to start the track again."
+                    ));
+                    return None;
+                }
                 if let Output::Open(o) = &self.output {
                     if self.playing {
                         if o.is_idle() {
