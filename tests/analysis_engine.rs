@@ -233,21 +233,7 @@ fn analyze(db: &Path, assets: Option<&Path>) -> std::process::Output {
 }
 
 fn small_library(dir: &Path, n: u32, secs: f32) -> PathBuf {
-    let music = dir.join("music");
-    std::fs::create_dir_all(&music).expect("mkdir");
-    for i in 0..n {
-        write_song(&music.join(format!("s{i:02}.wav")), secs, i + 40);
-    }
-    let db = dir.join("lib.sqlite3");
-    let out = Command::new(BIN)
-        .arg("--db")
-        .arg(&db)
-        .arg("scan")
-        .arg(&music)
-        .output()
-        .expect("scan");
-    assert!(out.status.success());
-    db
+    common::song_library(dir, n, secs, 40)
 }
 
 #[test]

@@ -21,31 +21,13 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{encode, write_sine_wav, FORMATS};
+use common::{encode, write_sine_wav, Rng, FORMATS};
 use valence::analysis::{PatchPlan, Preparer};
 
 /// Longest an input may take through all three targets (the slowest CI machine, debug).
 const PER_INPUT: Duration = Duration::from_secs(20);
 /// Peak resident memory allowed for the whole test process.
 const MAX_RSS_MB: u64 = 3_000;
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
-}
 
 /// Values that break parsers: lengths and counts at their edges.
 const INTERESTING_U32: [u32; 8] = [

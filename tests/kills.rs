@@ -11,35 +11,24 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{check_consistent, write_sine_wav, write_song};
+use common::{check_consistent, write_sine_wav, Rng};
 
 const BIN: &str = env!("CARGO_BIN_EXE_valence");
 const KILLS: usize = 20;
 
-/// xorshift64 from the printed seed.
-struct Rng(u64);
-
-impl Rng {
-    fn from_env_or_clock(what: &str) -> Rng {
-        let seed = std::env::var("VALENCE_KILL_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(1, |d| d.as_nanos() as u64)
-            })
-            | 1;
-        eprintln!("{what}: VALENCE_KILL_SEED={seed}");
-        Rng(seed)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
+/// The kill times' generator, from `VALENCE_KILL_SEED` or the clock (printed).
+fn rng_from_env_or_clock(what: &str) -> Rng {
+    let seed = std::env::var("VALENCE_KILL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+        })
+        | 1;
+    eprintln!("{what}: VALENCE_KILL_SEED={seed}");
+    Rng(seed)
 }
 
 /// Starts `valence --db DB ARGS`, and kills it (SIGKILL) after `delay` unless it ended
@@ -126,7 +115,7 @@ fn twenty_kills_during_scan_lose_nothing() {
     let music = many_small_files(dir.path(), n);
     let music_arg = music.to_string_lossy().into_owned();
     let db = dir.path().join("lib.sqlite3");
-    let mut rng = Rng::from_env_or_clock("scan");
+    let mut rng = rng_from_env_or_clock("scan");
     let mut before: BTreeMap<Vec<u8>, (i64, String)> = BTreeMap::new();
     let (mut kills, mut rounds) = (0, 0);
     while kills < KILLS {
@@ -136,7 +125,7 @@ fn twenty_kills_during_scan_lose_nothing() {
             "the scan kept finishing before its kill"
         );
         // From before the database exists to the end of a whole scan.
-        let delay = Duration::from_millis(2 + rng.below(200));
+        let delay = Duration::from_millis(2 + rng.below(200) as u64);
         let killed = run_and_kill(&db, &["scan", &music_arg], delay);
         if !killed {
             // A scan that finished has nothing left to interrupt: start again from none.
@@ -190,25 +179,12 @@ fn twenty_kills_during_scan_lose_nothing() {
 fn twenty_kills_during_analyze_lose_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let n = 120u32;
-    let music = dir.path().join("music");
-    std::fs::create_dir_all(&music).expect("mkdir");
-    for i in 0..n {
-        write_song(&music.join(format!("s{i:02}.wav")), 20.0, i + 7);
-    }
-    let db = dir.path().join("lib.sqlite3");
-    let out = Command::new(BIN)
-        .arg("--db")
-        .arg(&db)
-        .arg("scan")
-        .arg(&music)
-        .output()
-        .expect("scan");
-    assert!(out.status.success());
-    let mut rng = Rng::from_env_or_clock("analyze");
+    let db = common::song_library(dir.path(), n, 20.0, 7);
+    let mut rng = rng_from_env_or_clock("analyze");
     let mut before: BTreeMap<i64, i64> = BTreeMap::new();
     for kill in 1..=KILLS {
         // From loading the models to well into the run.
-        let delay = Duration::from_millis(10 + rng.below(600));
+        let delay = Duration::from_millis(10 + rng.below(600) as u64);
         let killed = run_and_kill(&db, &["analyze", "--jobs", "2", "--nice", "0"], delay);
         assert!(
             killed,

@@ -763,9 +763,7 @@ impl State {
             (Some(m), _) => widgets::badge(Some(m)),
             (None, Some(_)) => text("failed")
                 .size(theme::TEXT_SMALL)
-                .style(|t: &iced::Theme| text::Style {
-                    color: Some(t.extended_palette().danger.base.color),
-                })
+                .style(theme::danger_text)
                 .into(),
             (None, None) => widgets::badge(None),
         };

@@ -129,9 +129,7 @@ impl State {
             col = col.push(
                 text(e.clone())
                     .size(theme::TEXT_SMALL)
-                    .style(|t: &iced::Theme| text::Style {
-                        color: Some(t.extended_palette().danger.base.color),
-                    }),
+                    .style(theme::danger_text),
             );
         }
         col = col.push(row![

@@ -1,7 +1,7 @@
 //! Colours, type sizes and spacing in one place, so every screen looks like the same app.
 
 use iced::theme::Palette;
-use iced::widget::{button, container, text_input};
+use iced::widget::{button, container, text, text_input};
 use iced::{border, color, Background, Border, Color, Shadow, Theme};
 
 use crate::mood::Quadrant;
@@ -283,6 +283,13 @@ pub fn search_input(theme: &Theme, status: text_input::Status) -> text_input::St
     let mut s = text_input::default(theme, status);
     s.border.radius = RADIUS.into();
     s
+}
+
+/// Text that says something failed (a failed row, a form's error line).
+pub fn danger_text(theme: &Theme) -> text::Style {
+    text::Style {
+        color: Some(theme.extended_palette().danger.base.color),
+    }
 }
 
 /// Banner for errors the user should see (no audio device, scan failure).

@@ -314,3 +314,42 @@ pub fn check_consistent(db: &Path) -> BTreeMap<i64, i64> {
     }
     out
 }
+
+/// xorshift64: the seeded draws of the long tests (kills, fuzzing), printed and replayable.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A draw in `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            (self.next() % n as u64) as usize
+        }
+    }
+}
+
+/// `n` songs of `secs` (`write_song`, seeds from `seed0`) in `dir/music`, scanned into
+/// `dir/lib.sqlite3` by the binary. Returns the database.
+pub fn song_library(dir: &Path, n: u32, secs: f32, seed0: u32) -> PathBuf {
+    let music = dir.join("music");
+    std::fs::create_dir_all(&music).expect("mkdir");
+    for i in 0..n {
+        write_song(&music.join(format!("s{i:02}.wav")), secs, i + seed0);
+    }
+    let db = dir.join("lib.sqlite3");
+    let out = valence_cli(&db, &["scan", music.to_str().expect("utf-8 temp path")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    db
+}
