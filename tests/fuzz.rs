@@ -175,16 +175,8 @@ fn fuzz_tags_decoding_and_features() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(60);
-    let seed: u64 = std::env::var("VALENCE_FUZZ_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(1, |d| d.as_nanos() as u64)
-        })
-        | 1;
-    eprintln!("fuzz: VALENCE_FUZZ_SEED={seed} VALENCE_FUZZ_SECS={secs}");
+    let (mut rng, seed) = Rng::from_env_or_clock("VALENCE_FUZZ_SEED", "fuzz");
+    eprintln!("fuzz: VALENCE_FUZZ_SECS={secs}");
     // Panics inside the decoders are contained by Valence (`audio::contain`) and become an
     // error for the file; count them by place instead of printing a backtrace each.
     let contained: Arc<Mutex<BTreeMap<String, u64>>> = Arc::default();
@@ -220,7 +212,6 @@ fn fuzz_tags_decoding_and_features() {
     }
 
     let seeds = corpus(dir.path());
-    let mut rng = Rng(seed);
     let started = Instant::now();
     let mut runs = 0u64;
     let mut per_format = vec![0u64; seeds.len()];

@@ -16,19 +16,9 @@ use common::{check_consistent, write_sine_wav, Rng};
 const BIN: &str = env!("CARGO_BIN_EXE_valence");
 const KILLS: usize = 20;
 
-/// The kill times' generator, from `VALENCE_KILL_SEED` or the clock (printed).
-fn rng_from_env_or_clock(what: &str) -> Rng {
-    let seed = std::env::var("VALENCE_KILL_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(1, |d| d.as_nanos() as u64)
-        })
-        | 1;
-    eprintln!("{what}: VALENCE_KILL_SEED={seed}");
-    Rng(seed)
+/// The kill times' generator (`VALENCE_KILL_SEED` replays a run).
+fn rng(what: &str) -> Rng {
+    Rng::from_env_or_clock("VALENCE_KILL_SEED", what).0
 }
 
 /// Starts `valence --db DB ARGS`, and kills it (SIGKILL) after `delay` unless it ended
@@ -115,7 +105,7 @@ fn twenty_kills_during_scan_lose_nothing() {
     let music = many_small_files(dir.path(), n);
     let music_arg = music.to_string_lossy().into_owned();
     let db = dir.path().join("lib.sqlite3");
-    let mut rng = rng_from_env_or_clock("scan");
+    let mut rng = rng("scan");
     let mut before: BTreeMap<Vec<u8>, (i64, String)> = BTreeMap::new();
     let (mut kills, mut rounds) = (0, 0);
     while kills < KILLS {
@@ -156,12 +146,7 @@ fn twenty_kills_during_scan_lose_nothing() {
         before = now;
     }
     // The next run completes the work.
-    let out = Command::new(BIN)
-        .arg("--db")
-        .arg(&db)
-        .args(["scan", &music_arg])
-        .output()
-        .expect("scan");
+    let out = common::valence_cli(&db, &["scan", &music_arg]);
     assert!(
         out.status.success(),
         "{}",
@@ -180,7 +165,7 @@ fn twenty_kills_during_analyze_lose_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let n = 120u32;
     let db = common::song_library(dir.path(), n, 20.0, 7);
-    let mut rng = rng_from_env_or_clock("analyze");
+    let mut rng = rng("analyze");
     let mut before: BTreeMap<i64, i64> = BTreeMap::new();
     for kill in 1..=KILLS {
         // From loading the models to well into the run.
@@ -204,18 +189,7 @@ fn twenty_kills_during_analyze_lose_nothing() {
         );
         before = now;
     }
-    let out = Command::new(BIN)
-        .arg("--db")
-        .arg(&db)
-        .args(["analyze", "--jobs", "2", "--json"])
-        .output()
-        .expect("analyze");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("summary");
+    let summary = common::valence_json(&db, &["analyze", "--jobs", "2", "--json"]);
     assert_eq!(
         summary["progress"]["total"].as_u64(),
         Some(u64::from(n) - before.len() as u64),

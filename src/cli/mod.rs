@@ -360,15 +360,9 @@ fn open_library(db: Option<PathBuf>) -> Result<Library> {
     }
 }
 
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
 /// Today's backup if it is due; a failure is a warning, the command's work is done.
 fn daily_backup(db: &std::path::Path) {
-    if let Err(e) = crate::library::backup::backup_daily(db, unix_now()) {
+    if let Err(e) = crate::library::backup::backup_daily(db, crate::library::store::now_secs()) {
         eprintln!("valence: warning: no backup made: {e}");
     }
 }
@@ -394,7 +388,8 @@ fn run_backup(
         return Ok(());
     }
     if restore {
-        let Some((b, aside)) = backup::restore_newest(db, unix_now())? else {
+        let Some((b, aside)) = backup::restore_newest(db, crate::library::store::now_secs())?
+        else {
             bail!("no good backup of {} to restore", db.display());
         };
         writeln!(
@@ -409,7 +404,7 @@ fn run_backup(
         return Ok(());
     }
     if start_new {
-        match backup::start_new(db, unix_now())? {
+        match backup::start_new(db, crate::library::store::now_secs())? {
             Some(a) => writeln!(
                 out,
                 "{} was renamed {}; the next start makes a new library",
@@ -422,7 +417,7 @@ fn run_backup(
     }
     // Check the library opens (a damaged one is not backed up) before backing it up.
     drop(open_library(Some(db.to_path_buf()))?);
-    match backup::backup_daily(db, unix_now())? {
+    match backup::backup_daily(db, crate::library::store::now_secs())? {
         Some(p) => writeln!(out, "backed up to {}", p.display())?,
         None => writeln!(
             out,

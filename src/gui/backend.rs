@@ -555,7 +555,7 @@ pub async fn find_backup(
 pub async fn mend_library(db: PathBuf, restore: bool) -> Result<String, BackendError> {
     use crate::library::backup;
     off_thread("backups", move || {
-        let now = unix_now();
+        let now = crate::library::store::now_secs();
         if restore {
             let Some((b, aside)) = backup::restore_newest(&db, now)? else {
                 return Ok("No good backup was found; nothing was changed".to_string());
@@ -577,15 +577,12 @@ pub async fn mend_library(db: PathBuf, restore: bool) -> Result<String, BackendE
 /// Today's backup of the library, if it is due (`library::backup::backup_daily`).
 pub async fn backup_daily(db: PathBuf) -> Result<Option<PathBuf>, BackendError> {
     off_thread("backups", move || {
-        Ok(crate::library::backup::backup_daily(&db, unix_now())?)
+        Ok(crate::library::backup::backup_daily(
+            &db,
+            crate::library::store::now_secs(),
+        )?)
     })
     .await
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// News from a background scan + analysis run.

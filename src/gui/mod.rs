@@ -1342,7 +1342,7 @@ impl App {
                 column![
                     text("The library cannot be opened").size(theme::TEXT_DISPLAY),
                     text(why.clone()).size(theme::TEXT_BODY),
-                    text("Nothing was changed. Valence needs to write beside the library file (its journal): check that its folder is writable and has space.")
+                    text("Nothing was changed.")
                         .size(theme::TEXT_SMALL)
                         .style(detail::muted_text),
                     row![

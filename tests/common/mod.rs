@@ -336,6 +336,24 @@ impl Rng {
     }
 }
 
+impl Rng {
+    /// Seeded from `$var` when set (to replay a run), else from the clock; the seed is
+    /// printed as `what: VAR=SEED`.
+    pub fn from_env_or_clock(var: &str, what: &str) -> (Rng, u64) {
+        let seed = std::env::var(var)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(1, |d| d.as_nanos() as u64)
+            })
+            | 1;
+        eprintln!("{what}: {var}={seed}");
+        (Rng(seed), seed)
+    }
+}
+
 /// `n` songs of `secs` (`write_song`, seeds from `seed0`) in `dir/music`, scanned into
 /// `dir/lib.sqlite3` by the binary. Returns the database.
 pub fn song_library(dir: &Path, n: u32, secs: f32, seed0: u32) -> PathBuf {
