@@ -151,6 +151,7 @@ fn bench(c: &mut Criterion) {
         .iter()
         .map(|r| valence::library::BrowseRow {
             scene: Some(r.id % 16),
+            gain: Default::default(),
             ..r.clone()
         })
         .collect();

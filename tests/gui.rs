@@ -50,6 +50,7 @@ fn rows() -> Vec<BrowseRow> {
             }),
             analysis_error: None,
             scene: None,
+            gain: Default::default(),
         });
     }
     out.push(BrowseRow {
@@ -63,6 +64,7 @@ fn rows() -> Vec<BrowseRow> {
         mood: None,
         analysis_error: Some("decode error: bad frame".into()),
         scene: None,
+        gain: Default::default(),
     });
     out
 }
@@ -111,6 +113,7 @@ fn analysis(id: i64) -> DetailData {
         },
         words: Vec::new(),
         tag_means: Vec::new(),
+        loudness: None,
     };
     let spectrogram = valence::gui::widgets::spectrogram_handle(&data.thumbnail);
     DetailData {

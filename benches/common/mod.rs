@@ -53,6 +53,7 @@ pub fn synthetic_rows(n: usize) -> Vec<BrowseRow> {
                 }),
                 analysis_error: None,
                 scene: None,
+                gain: Default::default(),
             }
         })
         .collect()

@@ -28,9 +28,10 @@ use crate::model::segments::SEGMENT_SECS;
 use crate::model::tagger::MUSICNN_ASSET;
 use crate::mood::Calibration;
 
-/// Version of this pipeline (patch choice, timeline, thumbnail). Part of every result's
-/// model version, so a change here recomputes old results.
-pub const PIPELINE_VERSION: u32 = 1;
+/// Version of this pipeline (patch choice, timeline, thumbnail, loudness). Part of every
+/// result's model version, so a change here recomputes old results. 2: results carry the
+/// track's loudness (ReplayGain).
+pub const PIPELINE_VERSION: u32 = 2;
 /// Default stride: one analysed 3-s patch per 3 (a timeline point every ~9 s). The accuracy
 /// and speed of each stride are in `assets/models/MODEL_CARD.md`.
 pub const DEFAULT_STRIDE: usize = 3;
@@ -776,6 +777,7 @@ fn finish_track(ctx: &NetCtx, p: &Prepared, rows: NetRows) -> Result<AnalysisDat
         thumbnail: p.thumbnail.clone(),
         words,
         tag_means: mean_tags.to_vec(),
+        loudness: p.loudness.clone(),
     })
 }
 

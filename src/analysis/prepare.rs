@@ -64,7 +64,10 @@ pub struct Prepared {
     /// One seed-000 descriptor per analysed patch (its 3-s segment at 22.05 kHz).
     pub desc: Vec<[f32; 66]>,
     pub thumbnail: Thumbnail,
-    /// CPU seconds spent decoding and resampling.
+    /// EBU R128 loudness on the file's own channels (`None`: silent, under 400 ms, or
+    /// corrupt samples).
+    pub loudness: Option<crate::audio::gain::Loudness>,
+    /// CPU seconds spent decoding and resampling (and metering loudness).
     pub decode_s: f64,
     /// CPU seconds spent on log-mel, descriptors and the thumbnail.
     pub features_s: f64,
@@ -93,6 +96,8 @@ impl Preparer {
     ) -> Result<Prepared, PrepareError> {
         let mut t = super::thread_cpu_secs();
         let mut stream = AudioStream::open_mono(path, None)?;
+        // A layout the meter cannot take leaves the track without a gain, not unanalysed.
+        let _ = stream.measure_loudness();
         let rate = stream.output_rate();
         let mut rs16 = resampler(rate, musicnn_input::SAMPLE_RATE)?;
         let mut rs22 = resampler(rate, DESCRIPTOR_SAMPLE_RATE)?;
@@ -129,7 +134,11 @@ impl Preparer {
         state.push22(&o22, &mut self.desc)?;
         let out = state.finish(&mut self.mel, &mut self.desc, decode_s)?;
         features_s += lap(&mut t);
-        Ok(Prepared { features_s, ..out })
+        Ok(Prepared {
+            features_s,
+            loudness: stream.loudness(),
+            ..out
+        })
     }
 }
 
@@ -370,6 +379,7 @@ impl State {
             patches,
             desc: descs,
             thumbnail,
+            loudness: None,
             decode_s,
             features_s: 0.0,
         })

@@ -12,6 +12,7 @@ use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::units::Time;
 
+use super::gain::{Loudness, LoudnessMeter};
 use super::{AudioError, MonoResampler};
 
 /// Analysis never needs more than this; longer files are refused instead of filling memory.
@@ -196,6 +197,9 @@ pub struct AudioStream {
     consecutive_errors: u32,
     frames_decoded: u64,
     scratch: Vec<f32>,
+    /// Measures loudness on the file's own channels, before any downmix or resampling
+    /// ([`AudioStream::measure_loudness`]); dropped if the stream's layout changes midway.
+    meter: Option<LoudnessMeter>,
 }
 
 impl AudioStream {
@@ -249,6 +253,7 @@ impl AudioStream {
             consecutive_errors: 0,
             frames_decoded: 0,
             scratch: Vec::new(),
+            meter: None,
         })
     }
 
@@ -268,6 +273,21 @@ impl AudioStream {
         } else {
             self.info.channels
         }
+    }
+
+    /// Measures the loudness (EBU R128) of everything decoded from now on, on the file's own
+    /// channels and rate. An error only when the meter cannot take this layout.
+    pub fn measure_loudness(&mut self) -> Result<(), AudioError> {
+        let meter = LoudnessMeter::new(self.info.channels, self.info.sample_rate)
+            .map_err(|e| AudioError::Unsupported(e.to_string()))?;
+        self.meter = Some(meter);
+        Ok(())
+    }
+
+    /// The loudness of what was decoded, once the stream has ended; `None` if it was not
+    /// measured, or the audio is silent or under 400 ms.
+    pub fn loudness(&self) -> Option<Loudness> {
+        self.meter.as_ref().and_then(LoudnessMeter::finish)
     }
 
     /// Seconds of source audio decoded so far.
@@ -323,6 +343,15 @@ impl AudioStream {
             self.consecutive_errors = 0;
             if frames == 0 {
                 continue;
+            }
+            if let Some(m) = &mut self.meter {
+                let ok = m.channels() == channels
+                    && self.scratch.iter().all(|s| s.is_finite())
+                    && m.add(&self.scratch).is_ok();
+                if !ok {
+                    // A layout change or corrupt (non-finite) samples: no trustworthy figure.
+                    self.meter = None;
+                }
             }
             self.frames_decoded += frames as u64;
             if self.frames_decoded > MAX_DECODE_SECONDS as u64 * self.info.sample_rate as u64 {
@@ -407,6 +436,8 @@ impl AudioStream {
             .map_err(sym_err)?;
         self.decoder.reset();
         self.finished = false;
+        // A jump makes the measurement cover part of the file only.
+        self.meter = None;
         let frames = seeked.actual_ts.get().max(0) as u64;
         self.frames_decoded = frames;
         Ok(frames as f64 / self.info.sample_rate as f64)

@@ -12,7 +12,7 @@ mod wav;
 pub(crate) use decode::{audio_params, contain, probe, sym_err, track_info};
 pub use decode::{decode_mono, AudioStream, Decoded, StreamInfo, MAX_DECODE_SECONDS};
 pub use gain::ReplayGainMode;
-pub use playback::StreamSource;
+pub use playback::{GainHandle, StreamSource};
 pub use resample::MonoResampler;
 pub use wav::write_wav_pcm16;
 

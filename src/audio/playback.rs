@@ -3,6 +3,7 @@
 
 use std::num::NonZero;
 use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,6 +22,29 @@ pub struct StreamSource {
     rate: SampleRate,
     total: Option<Duration>,
     last_error: Option<AudioError>,
+    /// ReplayGain factor (f32 bits), shared with the output so a change of mode applies at
+    /// once; read once per decoded chunk.
+    gain: Arc<AtomicU32>,
+    chunk_gain: f32,
+}
+
+/// A playing source's gain, to change while it plays.
+#[derive(Debug, Clone)]
+pub struct GainHandle(Arc<AtomicU32>);
+
+impl GainHandle {
+    pub fn set(&self, factor: f32) {
+        let f = if factor.is_finite() {
+            factor.max(0.0)
+        } else {
+            1.0
+        };
+        self.0.store(f.to_bits(), Ordering::Relaxed);
+    }
+
+    pub fn get(&self) -> f32 {
+        f32::from_bits(self.0.load(Ordering::Relaxed))
+    }
 }
 
 impl StreamSource {
@@ -38,7 +62,14 @@ impl StreamSource {
             rate,
             total,
             last_error: None,
+            gain: Arc::new(AtomicU32::new(1f32.to_bits())),
+            chunk_gain: 1.0,
         })
+    }
+
+    /// The handle that sets this source's gain (linear factor, 1.0 = unchanged).
+    pub fn gain(&self) -> GainHandle {
+        GainHandle(self.gain.clone())
     }
 
     pub fn last_error(&self) -> Option<&AudioError> {
@@ -52,6 +83,7 @@ impl StreamSource {
                 Ok(Some(chunk)) => {
                     self.buf = chunk;
                     self.pos = 0;
+                    self.chunk_gain = f32::from_bits(self.gain.load(Ordering::Relaxed));
                     return true;
                 }
                 Ok(None) => return false,
@@ -73,7 +105,7 @@ impl Iterator for StreamSource {
         }
         let s = self.buf.get(self.pos).copied();
         self.pos += 1;
-        s
+        s.map(|s| s * self.chunk_gain)
     }
 }
 

@@ -3,12 +3,19 @@
 //!
 //! The device sink (cpal stream) stays on a thread of its own: it is not `Send` on every
 //! platform, and the UI only needs the `Player` handle, which is.
+//!
+//! Gapless: the next track is queued behind the current one ([`AudioOutput::enqueue`]), so
+//! the device goes from the last sample of one to the first of the next with nothing
+//! between (the decoder trims MP3/AAC encoder delay and padding).
 
 use std::path::Path;
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
-use super::StreamSource;
+use super::{GainHandle, StreamSource};
+
+/// Samples an output without a device played, kept for tests ([`AudioOutput::open_capture`]).
+pub type Captured = Arc<Mutex<Vec<f32>>>;
 
 /// Why audio cannot be played. Strings, so the message can travel to the window as is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,6 +36,8 @@ pub struct AudioOutput {
     /// The device's last stream error (unplugged, taken by another program), set by the
     /// audio thread and read by the window ([`AudioOutput::fault`]).
     fault: Arc<Mutex<Option<String>>>,
+    /// The gains of the playing track and of the one queued behind it.
+    gains: Mutex<(Option<GainHandle>, Option<GainHandle>)>,
 }
 
 impl std::fmt::Debug for AudioOutput {
@@ -82,6 +91,7 @@ impl AudioOutput {
             player,
             _keep: keep_tx,
             fault,
+            gains: Mutex::default(),
         })
     }
 
@@ -104,6 +114,20 @@ impl AudioOutput {
     /// as on a device, so the window's player and its play history can be tested (and run
     /// headless) on machines without sound.
     pub fn open_virtual(speed: f32) -> Result<Self, OutputError> {
+        Self::open_virtual_inner(speed, None)
+    }
+
+    /// A virtual output ([`AudioOutput::open_virtual`]) that keeps every sample it plays,
+    /// interleaved, for tests to inspect (gapless seams, gain).
+    pub fn open_capture(speed: f32) -> Result<(Self, Captured), OutputError> {
+        let captured = Captured::default();
+        Ok((
+            Self::open_virtual_inner(speed, Some(captured.clone()))?,
+            captured,
+        ))
+    }
+
+    fn open_virtual_inner(speed: f32, capture: Option<Captured>) -> Result<Self, OutputError> {
         use rodio::Source;
         let (player, mut output) = rodio::Player::new();
         let (keep_tx, keep_rx) = mpsc::channel::<()>();
@@ -121,9 +145,11 @@ impl AudioOutput {
                     let rate =
                         f64::from(output.sample_rate().get()) * f64::from(output.channels().get());
                     let samples = (rate * TICK.as_secs_f64() * f64::from(speed)) as usize;
+                    let mut kept = capture.as_ref().and_then(|c| c.lock().ok());
                     for _ in 0..samples.max(1) {
-                        if output.next().is_none() {
-                            break;
+                        let Some(s) = output.next() else { break };
+                        if let Some(k) = kept.as_mut() {
+                            k.push(s);
                         }
                     }
                 }
@@ -133,19 +159,68 @@ impl AudioOutput {
             player,
             _keep: keep_tx,
             fault: Arc::default(),
+            gains: Mutex::default(),
         })
     }
 
-    /// Replaces whatever plays with `path`, from the start, and plays it.
-    pub fn play_file(&self, path: &Path) -> Result<(), OutputError> {
+    fn open_source(path: &Path, gain: f32) -> Result<(StreamSource, GainHandle), OutputError> {
         let source = StreamSource::open(path).map_err(|e| OutputError::File {
             path: path.display().to_string(),
             reason: e.to_string(),
         })?;
+        let handle = source.gain();
+        handle.set(gain);
+        Ok((source, handle))
+    }
+
+    /// Replaces whatever plays with `path`, from the start, at `gain` (linear ReplayGain
+    /// factor), and plays it.
+    pub fn play_file(&self, path: &Path, gain: f32) -> Result<(), OutputError> {
+        let (source, handle) = Self::open_source(path, gain)?;
         self.player.clear();
         self.player.append(source);
         self.player.play();
+        if let Ok(mut g) = self.gains.lock() {
+            *g = (Some(handle), None);
+        }
         Ok(())
+    }
+
+    /// Queues `path` to start the moment the playing track ends, with no gap. One track is
+    /// queued at a time: the window calls this again after [`AudioOutput::advance`].
+    pub fn enqueue(&self, path: &Path, gain: f32) -> Result<(), OutputError> {
+        let (source, handle) = Self::open_source(path, gain)?;
+        self.player.append(source);
+        if let Ok(mut g) = self.gains.lock() {
+            g.1 = Some(handle);
+        }
+        Ok(())
+    }
+
+    /// Tracks in the output: 2 while one is queued behind the playing one, 1 while the last
+    /// one plays, 0 when idle. A drop from 2 to 1 means the queued track has started.
+    pub fn queued(&self) -> usize {
+        self.player.len()
+    }
+
+    /// The queued track has started ([`AudioOutput::queued`] dropped): its gain becomes
+    /// the current one.
+    pub fn advance(&self) {
+        if let Ok(mut g) = self.gains.lock() {
+            *g = (g.1.take(), None);
+        }
+    }
+
+    /// Changes the gains of the playing and the queued track (a new ReplayGain mode).
+    pub fn set_gains(&self, current: f32, next: f32) {
+        if let Ok(g) = self.gains.lock() {
+            if let Some(h) = &g.0 {
+                h.set(current);
+            }
+            if let Some(h) = &g.1 {
+                h.set(next);
+            }
+        }
     }
 
     pub fn pause(&self) {

@@ -835,6 +835,7 @@ mod tests {
                 }),
                 analysis_error: None,
                 scene: None,
+                gain: Default::default(),
             }
         }
     }

@@ -1070,6 +1070,7 @@ impl App {
                             title: it.stop.title.clone(),
                             artist: it.stop.artist.clone(),
                             duration: Some(it.stop.duration_secs).filter(|d| *d > 0.0),
+                            gain: self.library.row(id).map(|r| r.gain).unwrap_or_default(),
                         });
                     }
                 }
@@ -1747,6 +1748,7 @@ mod tests {
             mood: point.map(|(v, a)| Mood::from_point(v, a, &Calibration::default())),
             analysis_error: None,
             scene: None,
+            gain: Default::default(),
         }
     }
 

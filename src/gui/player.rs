@@ -2,6 +2,10 @@
 //! timeline, volume. The queue is the library view (filtered, sorted) when play started.
 //! Without an audio device the bar says why instead of playing.
 //!
+//! Playback is gapless: the queue's next track is queued in the output while one plays, and
+//! the bar follows when the output moves on to it. ReplayGain (off, track, album) is applied
+//! per track from the row's gains, and a change of mode applies at once.
+//!
 //! Every play is measured for the listening history: the seconds heard are the stretches of
 //! the track actually played (a seek ends one stretch and starts another, so jumping ahead
 //! is not hearing), and how it ended (finished, skipped). The app collects them with
@@ -13,6 +17,7 @@ use std::time::Duration;
 use iced::widget::{button, canvas, column, container, row, slider, text};
 use iced::{alignment, Element, Length};
 
+use crate::audio::gain::{ReplayGainMode, TrackGain};
 use crate::audio::player::{AudioOutput, OutputError};
 use crate::library::{BrowseRow, TimelinePoint};
 use crate::playlists::{NewPlay, PlayEnd};
@@ -28,6 +33,7 @@ pub struct QueueItem {
     pub title: String,
     pub artist: String,
     pub duration: Option<f64>,
+    pub gain: TrackGain,
 }
 
 impl From<&BrowseRow> for QueueItem {
@@ -38,6 +44,7 @@ impl From<&BrowseRow> for QueueItem {
             title: r.title.clone(),
             artist: r.artist.clone(),
             duration: r.duration_secs,
+            gain: r.gain,
         }
     }
 }
@@ -67,6 +74,9 @@ pub struct State {
     measuring: Option<Measure>,
     /// Plays that ended and are not yet collected by the app.
     ended: Vec<NewPlay>,
+    replaygain: ReplayGainMode,
+    /// The queue index waiting in the output behind the playing track (gapless).
+    queued: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -115,6 +125,43 @@ impl State {
             error: None,
             measuring: None,
             ended: Vec::new(),
+            replaygain: ReplayGainMode::default(),
+            queued: None,
+        }
+    }
+
+    pub fn replaygain(&self) -> ReplayGainMode {
+        self.replaygain
+    }
+
+    /// Sets the ReplayGain mode; the playing and queued tracks change level at once.
+    pub fn set_replaygain(&mut self, mode: ReplayGainMode) {
+        self.replaygain = mode;
+        if let Output::Open(o) = &self.output {
+            let factor = |i: Option<usize>| {
+                i.and_then(|i| self.queue.get(i))
+                    .map_or(1.0, |q| q.gain.factor(mode))
+            };
+            o.set_gains(factor(self.index), factor(self.queued));
+        }
+    }
+
+    /// Queues the track after the playing one in the output, so it follows without a gap.
+    /// A file that cannot be opened is left for [`Message::Next`] to report when reached.
+    fn queue_next(&mut self) {
+        self.queued = None;
+        let Some(next) = self.index.map(|i| i + 1) else {
+            return;
+        };
+        let Some(item) = self.queue.get(next) else {
+            return;
+        };
+        if let Output::Open(o) = &self.output {
+            if o.enqueue(&item.path, item.gain.factor(self.replaygain))
+                .is_ok()
+            {
+                self.queued = Some(next);
+            }
         }
     }
 
@@ -196,9 +243,11 @@ impl State {
         self.index = Some(index);
         self.position = 0.0;
         self.timeline.clear();
+        self.queued = None;
+        let gain = item.gain.factor(self.replaygain);
         let result = self
             .output()
-            .and_then(|o| o.play_file(&item.path).map_err(|e| e.to_string()));
+            .and_then(|o| o.play_file(&item.path, gain).map_err(|e| e.to_string()));
         match result {
             Ok(()) => {
                 self.playing = true;
@@ -209,6 +258,7 @@ impl State {
                     heard: 0.0,
                     stretch_from: 0.0,
                 });
+                self.queue_next();
             }
             Err(e) => {
                 self.playing = false;
@@ -284,6 +334,7 @@ impl State {
                     let at = self.position;
                     self.end_play(PlayEnd::Skipped, at);
                     self.playing = false;
+                    self.queued = None;
                     self.output = Output::Closed;
                     self.error = Some(format!(
                         "The audio device stopped ({e}); playback stopped. Press play to start the track again."
@@ -292,6 +343,13 @@ impl State {
                 }
                 if let Output::Open(o) = &self.output {
                     if self.playing {
+                        if let (Some(next), 1) = (self.queued, o.queued()) {
+                            // The queued track took over without a gap: the bar follows.
+                            o.advance();
+                            let end = self.duration().max(self.position);
+                            self.end_play(PlayEnd::Finished, end);
+                            return self.moved_on(next);
+                        }
                         if o.is_idle() {
                             // The track ended: heard to its end; go on with the queue.
                             let end = self.duration().max(self.position);
@@ -310,12 +368,33 @@ impl State {
         }
     }
 
+    /// The output moved on to queue entry `next` by itself (gapless): measure the new play
+    /// and queue the one after it.
+    fn moved_on(&mut self, next: usize) -> Option<Event> {
+        let item = self.queue.get(next)?.clone();
+        self.index = Some(next);
+        self.timeline.clear();
+        self.position = match &self.output {
+            Output::Open(o) => o.position().as_secs_f64(),
+            _ => 0.0,
+        };
+        self.measuring = Some(Measure {
+            track_id: item.id,
+            started_at: crate::library::store::now_secs(),
+            heard: 0.0,
+            stretch_from: 0.0,
+        });
+        self.queue_next();
+        Some(Event::NowPlaying(item.id))
+    }
+
     fn stop(&mut self) {
         if let Output::Open(o) = &self.output {
             o.stop();
         }
         self.playing = false;
         self.position = 0.0;
+        self.queued = None;
     }
 
     fn duration(&self) -> f64 {

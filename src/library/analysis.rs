@@ -4,6 +4,7 @@
 //! A result is *current* when it was computed by the running features/model versions from
 //! the file as it is now (same size and mtime); anything else is pending and is recomputed.
 
+use crate::audio::gain::{Gain, Loudness, TrackGain, REFERENCE_LUFS};
 use std::path::PathBuf;
 
 use rusqlite::{params, OptionalExtension};
@@ -93,6 +94,9 @@ pub struct AnalysisData {
     /// The mean musicnn tag probabilities over the segments (scene names).
     #[serde(skip)]
     pub tag_means: Vec<f32>,
+    /// EBU R128 loudness of the track (ReplayGain), when it could be measured.
+    #[serde(default)]
+    pub loudness: Option<crate::audio::gain::Loudness>,
 }
 
 /// What theme scenes read of one analysed track.
@@ -207,10 +211,67 @@ pub struct BrowseRow {
     /// The theme scene with the largest share of the track (none before scenes are
     /// fitted or the track is folded in).
     pub scene: Option<i64>,
+    /// ReplayGain: the file's tags where it has them, else what analysis measured.
+    pub gain: TrackGain,
 }
 
 pub(crate) const CURRENT: &str = "a.features_version = ?1 AND a.model_version = ?2 \
      AND a.source_size = t.size AND a.source_mtime_ns = t.mtime_ns";
+
+/// Sets the album loudness of `track_id`'s album on every current result of that album: the
+/// loudness of all its tracks' gating blocks together, once every playable track of the album
+/// has a current measurement (otherwise none, and playback falls back to track gain).
+/// Tracks without an album tag have no album.
+fn update_album_loudness(
+    tx: &rusqlite::Transaction<'_>,
+    v: &AnalysisVersion,
+    track_id: i64,
+) -> Result<(), StoreError> {
+    // The album is the album tag under one artist (the album artist, else the artist), so
+    // two artists' "Greatest Hits" are two albums.
+    const SAME_ALBUM: &str = "FROM tracks t JOIN tracks me ON me.id = ?3
+           AND t.album = me.album AND me.album <> ''
+           AND COALESCE(NULLIF(t.album_artist, ''), t.artist, '')
+             = COALESCE(NULLIF(me.album_artist, ''), me.artist, '')
+         LEFT JOIN analysis a ON a.track_id = t.id AND a.status = 'ok' AND ";
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT t.id, a.loudness_blocks, a.sample_peak {SAME_ALBUM} {CURRENT}
+         WHERE t.status = 'ok'"
+    ))?;
+    let rows: Vec<(i64, Option<Vec<u8>>, Option<f64>)> = stmt
+        .query_map(params![v.features, v.model, track_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let complete = rows.iter().all(|(_, b, p)| b.is_some() && p.is_some());
+    let (lufs, peak) = if complete {
+        let blocks: Vec<Vec<(u16, u32)>> = rows
+            .iter()
+            .map(|(_, b, _)| Loudness::blocks_from_blob(b.as_deref().unwrap_or_default()))
+            .collect();
+        let peak = rows
+            .iter()
+            .filter_map(|(_, _, p)| *p)
+            .fold(0.0f64, f64::max);
+        (
+            crate::audio::gain::album_loudness(blocks.iter().map(Vec::as_slice)),
+            Some(peak),
+        )
+    } else {
+        (None, None)
+    };
+    let mut set = tx.prepare_cached(
+        "UPDATE analysis SET album_loudness_lufs = ?2, album_peak = ?3
+         WHERE track_id = ?1 AND status = 'ok'",
+    )?;
+    for (id, _, _) in &rows {
+        set.execute(params![id, lufs, lufs.and(peak)])?;
+    }
+    Ok(())
+}
 
 fn f32s_to_blob(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
@@ -309,9 +370,10 @@ impl Library {
                     "INSERT INTO analysis (track_id, status, features_version, model_version,
                         source_size, source_mtime_ns, analysed_at, quadrant, p1, p2, p3, p4,
                         valence, arousal, duration_s, top_tags, embedding, thumb_w, thumb_h, thumb,
-                        start_valence, start_arousal, end_valence, end_arousal, words, tag_means)
+                        start_valence, start_arousal, end_valence, end_arousal, words, tag_means,
+                        loudness_lufs, sample_peak, loudness_blocks)
                      VALUES (?1, 'ok', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
-                        ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
+                        ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)",
                     params![
                         track.id,
                         v.features,
@@ -338,6 +400,9 @@ impl Library {
                         ea,
                         u16s_to_blob(&d.words),
                         f32s_to_blob(&d.tag_means),
+                        d.loudness.as_ref().map(|l| l.integrated_lufs),
+                        d.loudness.as_ref().map(|l| l.sample_peak),
+                        d.loudness.as_ref().map(Loudness::blocks_blob),
                     ],
                 )?;
                 let mut ins = tx.prepare_cached(
@@ -352,6 +417,7 @@ impl Library {
                 }
             }
         }
+        update_album_loudness(&tx, v, track.id)?;
         tx.commit()?;
         Ok(())
     }
@@ -410,7 +476,8 @@ impl Library {
         let sql = format!(
             "SELECT a.status, a.error, a.features_version, a.model_version, a.analysed_at,
                     ({CURRENT}), a.p1, a.p2, a.p3, a.p4, a.valence, a.arousal, a.duration_s,
-                    a.top_tags, a.embedding, a.thumb_w, a.thumb_h, a.thumb, a.words, a.tag_means
+                    a.top_tags, a.embedding, a.thumb_w, a.thumb_h, a.thumb, a.words, a.tag_means,
+                    a.loudness_lufs, a.sample_peak, a.loudness_blocks
              FROM analysis a JOIN tracks t ON t.id = a.track_id WHERE a.track_id = ?3"
         );
         let row = self
@@ -439,6 +506,16 @@ impl Library {
                         },
                         words: words.as_deref().map(blob_to_u16s).unwrap_or_default(),
                         tag_means: tag_means.as_deref().map(blob_to_f32s).unwrap_or_default(),
+                        loudness: match (r.get::<_, Option<f64>>(20)?, r.get(21)?) {
+                            (Some(integrated_lufs), Some(sample_peak)) => Some(Loudness {
+                                integrated_lufs,
+                                sample_peak,
+                                blocks: Loudness::blocks_from_blob(
+                                    &r.get::<_, Option<Vec<u8>>>(22)?.unwrap_or_default(),
+                                ),
+                            }),
+                            _ => None,
+                        },
                     })
                 } else {
                     None
@@ -532,7 +609,9 @@ impl Library {
 fn browse_sql(tail: &str) -> String {
     format!(
         "SELECT t.id, t.path, t.title, t.artist, t.album, t.track_no, t.duration_s,
-                a.status, a.valence, a.arousal, a.error, a.p1, a.p2, a.p3, a.p4, s.main
+                a.status, a.valence, a.arousal, a.error, a.p1, a.p2, a.p3, a.p4, s.main,
+                t.rg_track_gain, t.rg_track_peak, t.rg_album_gain, t.rg_album_peak,
+                a.loudness_lufs, a.sample_peak, a.album_loudness_lufs, a.album_peak
          FROM tracks t LEFT JOIN analysis a ON a.track_id = t.id AND {CURRENT}
               LEFT JOIN track_scenes s ON s.track_id = t.id
          {tail}"
@@ -569,6 +648,29 @@ fn browse_row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<BrowseRow> {
             None
         },
         scene: r.get(15)?,
+        gain: gain_from(r, 16)?,
+    })
+}
+
+/// The ReplayGain columns of a browse row from `at` on: tag gains first (the user's
+/// tagger chose them), measured loudness otherwise.
+fn gain_from(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<TrackGain> {
+    let g = |i: usize| r.get::<_, Option<f64>>(at + i);
+    let tagged = |gain: Option<f64>, peak: Option<f64>| {
+        gain.map(|db| Gain {
+            db: db as f32,
+            peak: peak.map(|p| p as f32),
+        })
+    };
+    let measured = |lufs: Option<f64>, peak: Option<f64>| {
+        lufs.filter(|l| l.is_finite()).map(|l| Gain {
+            db: (REFERENCE_LUFS - l) as f32,
+            peak: peak.map(|p| p as f32),
+        })
+    };
+    Ok(TrackGain {
+        track: tagged(g(0)?, g(1)?).or(measured(g(4)?, g(5)?)),
+        album: tagged(g(2)?, g(3)?).or(measured(g(6)?, g(7)?)),
     })
 }
 
@@ -636,7 +738,88 @@ mod tests {
             // The round trip checks the words and tag means come back as stored.
             words: vec![0, 127, 5, 5, u16::MAX],
             tag_means: vec![0.125, 0.75, 0.0],
+            loudness: None,
         }
+    }
+
+    /// A measured loudness from a histogram of one bin (every block at `lufs`).
+    fn loud(lufs: f64, peak: f64) -> crate::audio::gain::Loudness {
+        let bin = ((lufs + 70.0) / 0.1) as u16;
+        crate::audio::gain::Loudness {
+            integrated_lufs: lufs,
+            sample_peak: peak,
+            blocks: vec![(bin, 100)],
+        }
+    }
+
+    #[test]
+    fn album_gain_comes_once_every_track_of_the_album_is_measured() {
+        let mut lib = Library::open_in_memory().unwrap();
+        let file = |i: usize, album: &str, rg: TrackGain| FileRecord {
+            path: PathBuf::from(format!("/m/{i}.flac")),
+            size: 100,
+            mtime_ns: 7,
+            fingerprint: None,
+            outcome: Ok(TrackTags {
+                title: Some(format!("t{i}")),
+                artist: Some("a".into()),
+                album: Some(album.into()),
+                replaygain: rg,
+                ..Default::default()
+            }),
+        };
+        let tagged = TrackGain {
+            track: Some(Gain {
+                db: -3.0,
+                peak: Some(0.7),
+            }),
+            album: None,
+        };
+        let files = vec![
+            file(0, "One", TrackGain::default()),
+            file(1, "One", TrackGain::default()),
+            file(2, "Other", tagged),
+        ];
+        lib.write_batch(&[], &files).unwrap();
+        let v = AnalysisVersion {
+            features: 1,
+            model: "m".into(),
+        };
+        let pend = lib.pending_analysis(&v).unwrap();
+        let with = |l| AnalysisData {
+            loudness: Some(l),
+            ..data(0)
+        };
+        let gain_of = |lib: &Library, i: usize| {
+            lib.browse(&v)
+                .unwrap()
+                .into_iter()
+                .find(|r| r.id == pend[i].id)
+                .unwrap()
+                .gain
+        };
+        lib.store_analysis(&pend[0], &v, Ok(&with(loud(-10.0, 0.9))))
+            .unwrap();
+        let g = gain_of(&lib, 0);
+        assert_eq!(g.track.map(|g| g.db.round()), Some(-8.0));
+        assert_eq!(g.album, None, "half an album measured: no album gain");
+        lib.store_analysis(&pend[1], &v, Ok(&with(loud(-16.0, 0.5))))
+            .unwrap();
+        // Both tracks' blocks together: 10 log10((10^-1 + 10^-1.6) / 2) = -12.04 LUFS, so
+        // -5.96 dB (to within the 0.1-LU histogram bins: the blocks count as bin centres).
+        for i in 0..2 {
+            let album = gain_of(&lib, i).album.unwrap();
+            assert!((album.db + 5.96).abs() < 0.08, "{album:?}");
+            assert_eq!(album.peak, Some(0.9));
+        }
+        // The file's own tags win over the measurement.
+        lib.store_analysis(&pend[2], &v, Ok(&with(loud(-30.0, 0.1))))
+            .unwrap();
+        let g = gain_of(&lib, 2);
+        assert_eq!(g.track, tagged.track);
+        assert_eq!(g.album.map(|g| g.db.round()), Some(12.0));
+        let back = lib.analysis(pend[1].id, &v).unwrap().unwrap().data.unwrap();
+        assert_eq!(back.loudness, Some(loud(-16.0, 0.5)));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The library database: SQLite in WAL mode, schema migrations under `PRAGMA user_version`,
 //! every write in a transaction, so a kill at any moment leaves a consistent file.
 
+use crate::audio::gain::{Gain, TrackGain};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -241,6 +242,23 @@ const MIGRATIONS: &[&str] = &[
         BEGIN UPDATE library_state SET generation = generation + 1; END;
     CREATE TRIGGER track_scenes_delete_counts AFTER DELETE ON track_scenes
         BEGIN UPDATE library_state SET generation = generation + 1; END;
+    "#,
+    // 9: ReplayGain. A file's own ReplayGain tags (read at scan), the loudness analysis
+    // measured (EBU R128: integrated, sample peak, the gating-block histogram an album's
+    // loudness is computed from) and the album's, once all its tracks are measured.
+    // Files scanned before this version have their tags read again at the next scan.
+    r#"
+    ALTER TABLE tracks ADD COLUMN rg_track_gain REAL;
+    ALTER TABLE tracks ADD COLUMN rg_track_peak REAL;
+    ALTER TABLE tracks ADD COLUMN rg_album_gain REAL;
+    ALTER TABLE tracks ADD COLUMN rg_album_peak REAL;
+    ALTER TABLE analysis ADD COLUMN loudness_lufs REAL;
+    ALTER TABLE analysis ADD COLUMN sample_peak REAL;
+    ALTER TABLE analysis ADD COLUMN loudness_blocks BLOB;
+    ALTER TABLE analysis ADD COLUMN album_loudness_lufs REAL;
+    ALTER TABLE analysis ADD COLUMN album_peak REAL;
+    CREATE INDEX tracks_album ON tracks (album, album_artist, artist);
+    UPDATE tracks SET mtime_ns = -1 WHERE status = 'ok';
     "#,
 ];
 
@@ -578,7 +596,8 @@ impl Library {
     fn query_rows(&self, tail: &str) -> Result<Vec<TrackRow>, StoreError> {
         let sql = format!(
             "SELECT id, path, status, error, title, artist, album, album_artist, track_no, year, \
-             genre, duration_s, codec, sample_rate, channels, size FROM tracks {tail}"
+             genre, duration_s, codec, sample_rate, channels, size, rg_track_gain, rg_track_peak, \
+             rg_album_gain, rg_album_peak FROM tracks {tail}"
         );
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map([], |r| {
@@ -599,6 +618,14 @@ impl Library {
                     codec: r.get(12)?,
                     sample_rate: r.get(13)?,
                     channels: r.get(14)?,
+                    replaygain: {
+                        let gain =
+                            |g: Option<f32>, p: Option<f32>| g.map(|db| Gain { db, peak: p });
+                        TrackGain {
+                            track: gain(r.get(16)?, r.get(17)?),
+                            album: gain(r.get(18)?, r.get(19)?),
+                        }
+                    },
                 },
                 size: r.get::<_, i64>(15)? as u64,
             })
@@ -633,8 +660,9 @@ fn upsert_one(tx: &Transaction<'_>, f: &FileRecord) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO tracks (path, size, mtime_ns, fingerprint, status, error, title, artist, album,
             album_artist, track_no, year, genre, duration_s, codec, sample_rate, channels,
-            added_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18)
+            added_at, updated_at, rg_track_gain, rg_track_peak, rg_album_gain, rg_album_peak)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18,
+            ?19, ?20, ?21, ?22)
          ON CONFLICT (path) DO UPDATE SET
             size = excluded.size, mtime_ns = excluded.mtime_ns, fingerprint = excluded.fingerprint,
             status = excluded.status, error = excluded.error, title = excluded.title,
@@ -642,7 +670,9 @@ fn upsert_one(tx: &Transaction<'_>, f: &FileRecord) -> Result<(), StoreError> {
             track_no = excluded.track_no, year = excluded.year, genre = excluded.genre,
             duration_s = excluded.duration_s, codec = excluded.codec,
             sample_rate = excluded.sample_rate, channels = excluded.channels,
-            updated_at = excluded.updated_at",
+            updated_at = excluded.updated_at, rg_track_gain = excluded.rg_track_gain,
+            rg_track_peak = excluded.rg_track_peak, rg_album_gain = excluded.rg_album_gain,
+            rg_album_peak = excluded.rg_album_peak",
         params![
             path_bytes(&f.path),
             f.size as i64,
@@ -662,6 +692,10 @@ fn upsert_one(tx: &Transaction<'_>, f: &FileRecord) -> Result<(), StoreError> {
             t.sample_rate,
             t.channels,
             now,
+            t.replaygain.track.map(|g| g.db),
+            t.replaygain.track.and_then(|g| g.peak),
+            t.replaygain.album.map(|g| g.db),
+            t.replaygain.album.and_then(|g| g.peak),
         ],
     )?;
     Ok(())

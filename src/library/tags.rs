@@ -6,6 +6,7 @@ use symphonia::core::codecs::audio::AudioDecoderOptions;
 use symphonia::core::formats::FormatReader;
 use symphonia::core::meta::{MetadataRevision, StandardTag};
 
+use crate::audio::gain::{parse_gain_tag, parse_peak_tag, Gain, TrackGain};
 use crate::audio::{audio_params, probe, sym_err, track_info, AudioError};
 
 /// What we know about a file before analysing it.
@@ -22,6 +23,8 @@ pub struct TrackTags {
     pub codec: Option<String>,
     pub sample_rate: Option<u32>,
     pub channels: Option<u16>,
+    /// The file's ReplayGain tags (REPLAYGAIN_TRACK_GAIN and friends), if any.
+    pub replaygain: TrackGain,
 }
 
 /// Opens the container, reads its tags and stream header, and decodes the first audio packet,
@@ -186,9 +189,23 @@ fn apply_revision(tags: &mut TrackTags, rev: &MetadataRevision) {
         .tags
         .iter()
         .chain(rev.per_track.iter().flat_map(|t| t.metadata.tags.iter()));
+    // Peaks may come before their gains: collected, then paired.
+    let (mut track_peak, mut album_peak) = (None, None);
     for tag in all {
         let Some(std) = &tag.std else { continue };
         match std {
+            StandardTag::ReplayGainTrackGain(v) if tags.replaygain.track.is_none() => {
+                tags.replaygain.track = parse_gain_tag(v).map(|db| Gain { db, peak: None });
+            }
+            StandardTag::ReplayGainAlbumGain(v) if tags.replaygain.album.is_none() => {
+                tags.replaygain.album = parse_gain_tag(v).map(|db| Gain { db, peak: None });
+            }
+            StandardTag::ReplayGainTrackPeak(v) if track_peak.is_none() => {
+                track_peak = parse_peak_tag(v);
+            }
+            StandardTag::ReplayGainAlbumPeak(v) if album_peak.is_none() => {
+                album_peak = parse_peak_tag(v);
+            }
             StandardTag::TrackTitle(v) => set(&mut tags.title, v),
             StandardTag::Artist(v) => set(&mut tags.artist, v),
             StandardTag::Album(v) => set(&mut tags.album, v),
@@ -210,6 +227,14 @@ fn apply_revision(tags: &mut TrackTags, rev: &MetadataRevision) {
                 tags.year = parse_year(d);
             }
             _ => {}
+        }
+    }
+    for (gain, peak) in [
+        (&mut tags.replaygain.track, track_peak),
+        (&mut tags.replaygain.album, album_peak),
+    ] {
+        if let Some(g) = gain {
+            g.peak = g.peak.or(peak);
         }
     }
 }

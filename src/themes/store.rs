@@ -548,6 +548,7 @@ mod tests {
             },
             words,
             tag_means,
+            loudness: None,
         }
     }
 

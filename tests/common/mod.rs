@@ -184,6 +184,7 @@ pub fn mood_library(dir: &Path, tracks: &[MoodTrack], secs: f32, played: &[&str]
             },
             words: Vec::new(),
             tag_means: Vec::new(),
+            loudness: None,
         };
         lib.store_analysis(&p, &v, Ok(&data)).expect("store");
         if played.contains(&title.as_str()) {
