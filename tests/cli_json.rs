@@ -22,9 +22,9 @@ const NO_DATA: &[&str] = &[
     "man",
 ];
 
-/// Every subcommand, parents before children, as its words (`["playlist", "new"]`), with
-/// its clap definition and whether a global `--json` reaches it from an ancestor.
-fn subcommands() -> Vec<(Vec<String>, clap::Command, bool)> {
+/// Every subcommand of `root`, parents before children, as its words (`["playlist", "new"]`),
+/// with its clap definition and whether a global `--json` reaches it from an ancestor.
+fn subcommands_of(root: &clap::Command) -> Vec<(Vec<String>, clap::Command, bool)> {
     fn walk(
         c: &clap::Command,
         path: &[String],
@@ -42,24 +42,35 @@ fn subcommands() -> Vec<(Vec<String>, clap::Command, bool)> {
         }
     }
     let mut all = Vec::new();
-    walk(&valence::cli::Cli::command(), &[], false, &mut all);
+    walk(root, &[], false, &mut all);
+    all
+}
+
+fn subcommands() -> Vec<(Vec<String>, clap::Command, bool)> {
+    let all = subcommands_of(&valence::cli::Cli::command());
     assert!(all.len() > 20, "only {} subcommands found", all.len());
     all
 }
 
 /// The commands one can run as they stand (`playlist` alone needs an action; `history` and
 /// `scenes` alone print data).
-fn runnable() -> Vec<(Vec<String>, clap::Command, bool)> {
-    subcommands()
-        .into_iter()
+fn runnable_of(
+    all: Vec<(Vec<String>, clap::Command, bool)>,
+) -> Vec<(Vec<String>, clap::Command, bool)> {
+    all.into_iter()
         .filter(|(_, c, _)| !c.is_subcommand_required_set())
         .collect()
 }
 
-#[test]
-fn every_data_command_has_a_json_flag() {
+fn runnable() -> Vec<(Vec<String>, clap::Command, bool)> {
+    runnable_of(subcommands())
+}
+
+/// The runnable commands of `root` outside `NO_DATA` that take no `--json`, of their own or
+/// from an ancestor's global one.
+fn lacking_json(root: &clap::Command) -> Vec<String> {
     let mut missing = Vec::new();
-    for (path, c, inherited) in runnable() {
+    for (path, c, inherited) in runnable_of(subcommands_of(root)) {
         if NO_DATA.contains(&path.join(" ").as_str()) {
             continue;
         }
@@ -70,7 +81,33 @@ fn every_data_command_has_a_json_flag() {
             missing.push(path.join(" "));
         }
     }
+    missing
+}
+
+#[test]
+fn every_data_command_has_a_json_flag() {
+    let missing = lacking_json(&valence::cli::Cli::command());
     assert!(missing.is_empty(), "no --json on: {missing:?}");
+    // The check itself, on a tree where `b x` and `c` forgot theirs: `a` and `b y` have
+    // their own, `d` and `d z` get `d`'s global one, `b` needs an action, `man` is allowed.
+    use clap::{Arg, ArgAction};
+    let json = || Arg::new("json").long("json").action(ArgAction::SetTrue);
+    let probe = clap::Command::new("probe")
+        .subcommand(clap::Command::new("a").arg(json()))
+        .subcommand(
+            clap::Command::new("b")
+                .subcommand_required(true)
+                .subcommand(clap::Command::new("x"))
+                .subcommand(clap::Command::new("y").arg(json())),
+        )
+        .subcommand(
+            clap::Command::new("d")
+                .arg(json().global(true))
+                .subcommand(clap::Command::new("z")),
+        )
+        .subcommand(clap::Command::new("c"))
+        .subcommand(clap::Command::new("man"));
+    assert_eq!(lacking_json(&probe), ["b x", "c"]);
     // The allow-list names real commands (a renamed one would silently stop being checked).
     let top: BTreeSet<String> = subcommands()
         .into_iter()
