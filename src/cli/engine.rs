@@ -41,6 +41,7 @@ pub fn run(cli: Cli) -> Result<()> {
             strides,
             out: out_dir,
             device,
+            json,
         } => {
             let opts = crate::train::TrainOptions {
                 arch,
@@ -58,16 +59,20 @@ pub fn run(cli: Cli) -> Result<()> {
                 ..Default::default()
             };
             let command = std::env::args().collect::<Vec<_>>().join(" ");
-            super::train::run_train(super::train::TrainRun {
-                manifest: &manifest,
-                opts,
-                folds,
-                ablation,
-                strides: &strides,
-                out_dir: &out_dir,
-                device,
-                command: &command,
-            })?;
+            super::train::run_train(
+                super::train::TrainRun {
+                    manifest: &manifest,
+                    opts,
+                    folds,
+                    ablation,
+                    strides: &strides,
+                    out_dir: &out_dir,
+                    device,
+                    command: &command,
+                    json,
+                },
+                &mut out,
+            )?;
         }
         Command::Evaluate {
             model,

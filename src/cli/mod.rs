@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::library::{default_db_path, scan, Library, ScanOptions, TrackRow};
 use crate::model::device::DeviceChoice;
@@ -142,6 +142,10 @@ pub enum Command {
         out: PathBuf,
         #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
         device: DeviceChoice,
+        /// Print a summary as JSON on stdout (the files written, each candidate's
+        /// out-of-fold score, the cross-validation result); progress stays on stderr.
+        #[arg(long)]
+        json: bool,
     },
     /// Evaluate a model on a labelled manifest by running the library analyser on its files
     /// (exactly what `valence analyze` stores).
@@ -248,6 +252,8 @@ pub enum Command {
         /// Rename the library file aside and start a new, empty library.
         #[arg(long, conflicts_with_all = ["list", "restore"])]
         start_new: bool,
+        #[arg(long)]
+        json: bool,
     },
     /// Draw a file's spectrogram as a PNG (log-mel, magma; time and frequency extent are
     /// printed and stored in the PNG's text chunks).
@@ -269,6 +275,21 @@ pub enum Command {
         max_seconds: Option<f64>,
         #[arg(long)]
         viridis: bool,
+        /// Print the extent as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the shell completion script for SHELL on stdout, e.g.
+    /// `valence completions bash > /usr/share/bash-completion/completions/valence`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the manual pages (valence.1 and one per subcommand: valence-scan.1,
+    /// valence-playlist-new.1, ...) into DIR; without --out, print valence.1 on stdout.
+    Man {
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -367,17 +388,43 @@ fn daily_backup(db: &std::path::Path) {
     }
 }
 
+/// `value` as pretty JSON and a newline: what every `--json` prints on stdout.
+fn print_json(out: &mut impl Write, value: &impl serde::Serialize) -> Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn path_json(p: &std::path::Path) -> String {
+    p.display().to_string()
+}
+
 fn run_backup(
     db: &std::path::Path,
     list: bool,
     restore: bool,
     start_new: bool,
+    json: bool,
     out: &mut impl Write,
 ) -> Result<()> {
     use crate::library::backup;
     if list {
         let good = backup::newest_good(db);
-        for b in backup::list(db) {
+        let all = backup::list(db);
+        if json {
+            let rows: Vec<_> = all
+                .iter()
+                .map(|b| {
+                    serde_json::json!({
+                        "date": b.date,
+                        "path": path_json(&b.path),
+                        "newest_good": good.as_ref() == Some(b),
+                    })
+                })
+                .collect();
+            return print_json(out, &rows);
+        }
+        for b in all {
             let mark = if good.as_ref() == Some(&b) {
                 "  (newest good)"
             } else {
@@ -392,6 +439,15 @@ fn run_backup(
         else {
             bail!("no good backup of {} to restore", db.display());
         };
+        if json {
+            let j = serde_json::json!({
+                "restored": b.date,
+                "backup": path_json(&b.path),
+                "library": path_json(db),
+                "previous_kept_as": aside.as_deref().map(path_json),
+            });
+            return print_json(out, &j);
+        }
         writeln!(
             out,
             "restored the backup of {} into {}",
@@ -404,7 +460,16 @@ fn run_backup(
         return Ok(());
     }
     if start_new {
-        match backup::start_new(db, crate::library::store::now_secs())? {
+        let aside = backup::start_new(db, crate::library::store::now_secs())?;
+        if json {
+            // `renamed_to` null: there was no library at that path.
+            let j = serde_json::json!({
+                "library": path_json(db),
+                "renamed_to": aside.as_deref().map(path_json),
+            });
+            return print_json(out, &j);
+        }
+        match aside {
             Some(a) => writeln!(
                 out,
                 "{} was renamed {}; the next start makes a new library",
@@ -417,7 +482,17 @@ fn run_backup(
     }
     // Check the library opens (a damaged one is not backed up) before backing it up.
     drop(open_library(Some(db.to_path_buf()))?);
-    match backup::backup_daily(db, crate::library::store::now_secs())? {
+    let made = backup::backup_daily(db, crate::library::store::now_secs())?;
+    if json {
+        // `backup` null: today's backup exists already (in `backup_dir`).
+        let j = serde_json::json!({
+            "library": path_json(db),
+            "backup": made.as_deref().map(path_json),
+            "backup_dir": path_json(&backup::backup_dir(db)),
+        });
+        return print_json(out, &j);
+    }
+    match made {
         Some(p) => writeln!(out, "backed up to {}", p.display())?,
         None => writeln!(
             out,
@@ -441,6 +516,10 @@ pub fn run(cli: Cli) -> Result<()> {
         | Command::Sanity { .. }
         | Command::Tags { .. }
         | Command::Analyze { .. } => bail!(IN_ENGINE),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "valence", &mut out);
+        }
+        Command::Man { out: dir } => write_man_pages(dir.as_deref(), &mut out)?,
         Command::Scenes {
             action,
             fit,
@@ -450,7 +529,14 @@ pub fn run(cli: Cli) -> Result<()> {
             Some(scenes::ScenesAction::Rename { id, name }) => {
                 let mut lib = open_library(cli.db)?;
                 lib.rename_scene(id, &name)?;
-                writeln!(out, "scene {id} is now called {:?}", name.trim())?;
+                if json {
+                    print_json(
+                        &mut out,
+                        &serde_json::json!({ "scene": id, "name": name.trim() }),
+                    )?;
+                } else {
+                    writeln!(out, "scene {id} is now called {:?}", name.trim())?;
+                }
             }
             Some(scenes::ScenesAction::Codebook { .. } | scenes::ScenesAction::Evaluate { .. }) => {
                 bail!(IN_ENGINE)
@@ -468,6 +554,7 @@ pub fn run(cli: Cli) -> Result<()> {
             hop,
             max_seconds,
             viridis,
+            json,
         } => {
             use crate::features::{render_png, Colormap, SpectrogramKind, SpectrogramOptions};
             const RATE: u32 = 22050;
@@ -489,6 +576,10 @@ pub fn run(cli: Cli) -> Result<()> {
             };
             let extent = render_png(&audio.samples, RATE, &opts, &output)
                 .with_context(|| format!("drawing {}", output.display()))?;
+            if json {
+                let j = serde_json::json!({ "output": path_json(&output), "extent": extent });
+                return print_json(&mut out, &j);
+            }
             writeln!(
                 out,
                 "{}: {}x{} px, 0-{:.2} s, {:.0}-{:.0} Hz ({} scale)",
@@ -559,8 +650,10 @@ pub fn run(cli: Cli) -> Result<()> {
             };
             let report = scan(&mut lib, &dirs, &opts)?;
             if json {
-                serde_json::to_writer_pretty(&mut out, &report)?;
-                writeln!(out)?;
+                // The report with the seconds the text gives (`elapsed` is not serialised).
+                let mut j = serde_json::to_value(&report)?;
+                j["seconds"] = report.elapsed.as_secs_f64().into();
+                print_json(&mut out, &j)?;
             } else {
                 writeln!(
                     out,
@@ -586,13 +679,13 @@ pub fn run(cli: Cli) -> Result<()> {
             list,
             restore,
             start_new,
-        } => run_backup(&db_path(cli.db), list, restore, start_new, &mut out)?,
+            json,
+        } => run_backup(&db_path(cli.db), list, restore, start_new, json, &mut out)?,
         Command::List { json } => {
             let lib = open_library(cli.db)?;
             let tracks = lib.tracks()?;
             if json {
-                serde_json::to_writer_pretty(&mut out, &tracks)?;
-                writeln!(out)?;
+                print_json(&mut out, &tracks)?;
             } else {
                 for t in &tracks {
                     writeln!(out, "{}", list_line(t))?;
@@ -621,8 +714,7 @@ pub fn run(cli: Cli) -> Result<()> {
                     "analysis_failures": analysis_failures,
                     "compute_device": crate::model::device::describe_without_loading(),
                 });
-                serde_json::to_writer_pretty(&mut out, &v)?;
-                writeln!(out)?;
+                print_json(&mut out, &v)?;
             } else {
                 writeln!(out, "library:   {}", lib.path().display())?;
                 writeln!(out, "tracks:    {}", counts.tracks)?;
@@ -660,6 +752,33 @@ pub fn run(cli: Cli) -> Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// `valence man`: with `dir`, valence.1 and a page per subcommand at every level
+/// (clap_mangen names them valence-scan.1, valence-playlist-new.1, ...), the list of files on
+/// stderr; without, valence.1 on stdout.
+fn write_man_pages(dir: Option<&std::path::Path>, out: &mut impl Write) -> Result<()> {
+    // Built once so that every subcommand knows its full name (`valence-playlist-new`) and
+    // the global options; the generated `help` subcommand gets no page.
+    let mut cmd = Cli::command().disable_help_subcommand(true);
+    cmd.build();
+    let Some(dir) = dir else {
+        clap_mangen::Man::new(cmd).render(out)?;
+        return Ok(());
+    };
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut pending = vec![cmd];
+    let mut written = 0;
+    while let Some(c) = pending.pop() {
+        pending.extend(c.get_subcommands().filter(|s| !s.is_hide_set()).cloned());
+        let path = clap_mangen::Man::new(c)
+            .generate_to(dir)
+            .with_context(|| format!("writing a manual page into {}", dir.display()))?;
+        eprintln!("valence: wrote {}", path.display());
+        written += 1;
+    }
+    eprintln!("valence: {written} manual pages in {}", dir.display());
     Ok(())
 }
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::{ArgGroup, Subcommand};
 
-use super::fmt_duration;
+use super::{fmt_duration, print_json};
 use crate::library::{AnalysisVersion, Library};
 use crate::mood::{Calibration, Quadrant};
 use crate::playlists::history::fmt_utc;
@@ -304,7 +304,8 @@ pub fn run_journey(lib: &Library, a: JourneyArgs<'_>, out: &mut impl Write) -> R
         write_m3u8(path, &entries).with_context(|| format!("writing {}", path.display()))?;
     }
     if a.json {
-        let j = serde_json::json!({ "request": req, "journey": j, "tracks": rows });
+        let m3u = a.m3u.map(|p| p.display().to_string());
+        let j = serde_json::json!({ "request": req, "journey": j, "tracks": rows, "m3u": m3u });
         return print_json(out, &j);
     }
     writeln!(
@@ -340,13 +341,6 @@ pub fn run_journey(lib: &Library, a: JourneyArgs<'_>, out: &mut impl Write) -> R
     if let Some(path) = a.m3u {
         writeln!(out, "written to {}", path.display())?;
     }
-    Ok(())
-}
-
-/// `value` as pretty JSON and a newline.
-fn print_json(out: &mut impl Write, value: &impl serde::Serialize) -> Result<()> {
-    serde_json::to_writer_pretty(&mut *out, value)?;
-    writeln!(out)?;
     Ok(())
 }
 
@@ -546,21 +540,37 @@ pub fn run_playlist(
         PlaylistAction::Rename { playlist, name } => {
             let id = find_playlist(lib, &playlist)?;
             lib.rename_playlist(id, &name)?;
-            writeln!(out, "playlist {id} is now {name:?}")?;
+            if json {
+                print_json(out, &serde_json::json!({ "playlist": id, "name": name }))?;
+            } else {
+                writeln!(out, "playlist {id} is now {name:?}")?;
+            }
         }
         PlaylistAction::Reorder { playlist, tracks } => {
             let id = find_playlist(lib, &playlist)?;
             lib.set_playlist_tracks(id, &tracks)?;
-            print_playlist(lib, &v, id, out)?;
+            if json {
+                print_json(out, &lib.playlist(&v, id)?)?;
+            } else {
+                print_playlist(lib, &v, id, out)?;
+            }
         }
         PlaylistAction::Delete { playlist } => {
             let id = find_playlist(lib, &playlist)?;
             lib.delete_playlist(id)?;
-            writeln!(out, "deleted playlist {id}")?;
+            if json {
+                print_json(out, &serde_json::json!({ "deleted": id }))?;
+            } else {
+                writeln!(out, "deleted playlist {id}")?;
+            }
         }
         PlaylistAction::Never { track, undo } => {
             let t = super::analyze::find_track(lib, &track)?;
             lib.set_never_in_playlists(t.id, !undo)?;
+            if json {
+                let j = serde_json::json!({ "track": t.id, "never_in_playlists": !undo });
+                return print_json(out, &j);
+            }
             writeln!(
                 out,
                 "track {} {} in made playlists",

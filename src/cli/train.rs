@@ -350,9 +350,11 @@ pub struct TrainRun<'a> {
     pub device: DeviceChoice,
     /// The command line, for the report.
     pub command: &'a str,
+    /// A JSON summary on stdout (the report itself goes to stderr and the files either way).
+    pub json: bool,
 }
 
-pub fn run_train(run: TrainRun) -> Result<()> {
+pub fn run_train(run: TrainRun, out: &mut impl Write) -> Result<()> {
     let TrainRun {
         manifest,
         opts,
@@ -362,6 +364,7 @@ pub fn run_train(run: TrainRun) -> Result<()> {
         out_dir,
         device,
         command,
+        json,
     } = run;
     let device = resolve(device)?;
     let started = Instant::now();
@@ -380,6 +383,8 @@ pub fn run_train(run: TrainRun) -> Result<()> {
     );
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let log = |s: &str| eprintln!("  {s}");
+    let mut files = Vec::new();
+    let mut cv = None;
     if folds >= 2 {
         let t0 = Instant::now();
         let res = nested_cv(&ds, folds, &candidates, strides, device, opts.seed, log)?;
@@ -400,25 +405,44 @@ pub fn run_train(run: TrainRun) -> Result<()> {
             .flat_map(|s| s.confidences.iter().copied())
             .collect();
         reliability_png(&conf, &out_dir.join("reliability.png"))?;
+        files.extend(["report.md", "report.json", "reliability.png"]);
+        cv = Some(res);
     }
     // The shipped model: the same procedure on every row (the variant with the best
     // out-of-fold score when there are several).
     let all: Vec<usize> = (0..ds.len()).collect();
-    let mut best: Option<crate::train::Ensemble> = None;
+    let mut best: Option<(String, crate::train::Ensemble)> = None;
+    let mut scores = Vec::new();
     for c in &candidates {
         let e = train_ensemble(&ds, &all, c, device, opts.seed)?;
         eprintln!("  final {}: OOF score {:.3}", c.name(), e.oof_score);
-        if best.as_ref().is_none_or(|b| e.oof_score > b.oof_score) {
-            best = Some(e);
+        scores.push(serde_json::json!({ "candidate": c.name(), "oof_score": e.oof_score }));
+        if best.as_ref().is_none_or(|(_, b)| e.oof_score > b.oof_score) {
+            best = Some((c.name(), e));
         }
     }
-    let best = best.context("no candidate")?;
+    let (chosen, best) = best.context("no candidate")?;
     best.model.save(out_dir)?;
     eprintln!(
         "wrote {} ({:.0} s in all)",
         out_dir.display(),
         started.elapsed().as_secs_f64()
     );
+    if json {
+        let j = serde_json::json!({
+            "command": command,
+            "out": out_dir.display().to_string(),
+            "tracks": ds.len(),
+            "report_files": files,
+            "final": scores,
+            "chosen": chosen,
+            "seconds": started.elapsed().as_secs_f64(),
+            // null without cross-validation (`--folds` below 2); else report.json's result.
+            "cross_validation": cv,
+        });
+        serde_json::to_writer_pretty(&mut *out, &j)?;
+        writeln!(out)?;
+    }
     Ok(())
 }
 
