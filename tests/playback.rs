@@ -395,3 +395,81 @@ fn playback_applies_the_gain_and_a_new_mode_at_once() {
         "album gain, held by the peak: {loud}"
     );
 }
+
+#[test]
+fn analysis_measures_track_and_album_gain() {
+    use valence::analysis::{Control, Engine, EngineOptions};
+    use valence::library::{scan, Library, ScanOptions};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let music = dir.path().join("music");
+    std::fs::create_dir_all(&music).expect("mkdir");
+    // Two songs of one album, 12 dB apart, and the album as one file for ffmpeg's meter.
+    let rate = 44_100;
+    let song = |amp: f32, freq: f32| -> Vec<i16> {
+        (0..rate as usize * 8)
+            .flat_map(|i| {
+                let t = i as f32 / rate as f32;
+                let v = amp * (2.0 * PI * freq * t).sin() * (1.0 + 0.5 * (2.0 * PI * t).sin());
+                let s = (v * 32767.0).round() as i16;
+                [s, s]
+            })
+            .collect()
+    };
+    let (loud, quiet) = (song(0.4, 330.0), song(0.1, 550.0));
+    let album = dir.path().join("album.wav");
+    common::write_wav_i16(&album, &[loud.clone(), quiet.clone()].concat(), rate, 2);
+    let mut paths = Vec::new();
+    for (k, x) in [&loud, &quiet].into_iter().enumerate() {
+        let wav = dir.path().join(format!("s{k}.wav"));
+        common::write_wav_i16(&wav, x, rate, 2);
+        let flac = music.join(format!("{k}.flac"));
+        let tags = common::Tags {
+            title: if k == 0 { "Loud" } else { "Quiet" },
+            artist: "Pair",
+            album: "Both",
+            track: k as u32 + 1,
+            year: 2026,
+            genre: "Test",
+        };
+        common::encode(&wav, &flac, &["-c:a", "flac"], Some(&tags));
+        paths.push(flac);
+    }
+    let db = dir.path().join("lib.sqlite3");
+    let mut lib = Library::open(&db).expect("open");
+    scan(
+        &mut lib,
+        std::slice::from_ref(&music),
+        &ScanOptions::default(),
+    )
+    .expect("scan");
+    let engine = Engine::load(EngineOptions {
+        jobs: 1,
+        nice: 0,
+        ..EngineOptions::default()
+    })
+    .expect("models");
+    engine.run(&db, &Control::new(), |_| {}).expect("analyse");
+    let rows = lib.browse(engine.version()).expect("browse");
+    assert_eq!(rows.len(), 2);
+    // ffmpeg meters the album as one file, so 3 of its ~160 blocks straddle the two songs;
+    // album gain (ours, and libebur128's loudness over several meters, as taggers use) gates
+    // each song's own blocks. The two agree within a few hundredths of a dB here.
+    let album_db = -18.0 - ffmpeg_integrated_lufs(&album);
+    for (row, path) in rows.iter().zip(&paths) {
+        let track = row.gain.track.expect("track gain measured");
+        let want = -18.0 - ffmpeg_integrated_lufs(path);
+        assert!(
+            (f64::from(track.db) - want).abs() <= 0.1,
+            "{}: {} dB, ffmpeg says {want:.2}",
+            row.title,
+            track.db
+        );
+        let album = row.gain.album.expect("album gain once both are measured");
+        assert!(
+            (f64::from(album.db) - album_db).abs() <= 0.1,
+            "album: {} dB, ffmpeg over the whole album says {album_db:.2}",
+            album.db
+        );
+        assert!(album.peak.expect("peak") >= track.peak.expect("peak"));
+    }
+}

@@ -224,6 +224,18 @@ pub fn run_show(
         writeln!(out, "  not analysed yet (run `valence analyze`)")?;
         return Ok(());
     };
+    let rg = &t.tags.replaygain;
+    let db = |g: Option<crate::audio::gain::Gain>| {
+        g.map_or("-".to_string(), |g| format!("{:+.2} dB", g.db))
+    };
+    if rg.track.is_some() || rg.album.is_some() {
+        writeln!(
+            out,
+            "  ReplayGain tags: track {}, album {}",
+            db(rg.track),
+            db(rg.album)
+        )?;
+    }
     writeln!(
         out,
         "  analysis: model {} features v{}{}",
@@ -256,6 +268,15 @@ pub fn run_show(
             .map(|(n, p)| format!("{n} {p:.2}"))
             .collect();
         writeln!(out, "  tags: {}", tags.join(", "))?;
+        if let Some(l) = &d.loudness {
+            writeln!(
+                out,
+                "  loudness: {:.1} LUFS, peak {:.3} (ReplayGain {:+.1} dB)",
+                l.integrated_lufs,
+                l.sample_peak,
+                l.gain_db()
+            )?;
+        }
         if !scenes.is_empty() {
             let mix: Vec<String> = scenes
                 .iter()

@@ -10,7 +10,7 @@
 //!   found by SQLite when it reads there, and the opening reports both the same way
 //!   ([`StoreError::Damaged`]).
 //! - **Mending** ([`restore_newest`], [`start_new`]): the damaged file is never overwritten
-//!   or deleted. It is renamed aside (`<name>.damaged-<unix time>`, with its `-wal` and
+//!   or deleted. It is renamed aside (`<name>.damaged-<unix time>`, `-2` etc. when taken, with its `-wal` and
 //!   `-shm`), then the newest backup that passes `quick_check` is copied into place, or the
 //!   next opening starts a new library.
 
@@ -168,7 +168,26 @@ pub fn start_new(db: &Path, now: i64) -> Result<Option<PathBuf>, StoreError> {
     if !db.exists() {
         return Ok(None);
     }
-    let aside = PathBuf::from(format!("{}.damaged-{now}", db.display()));
+    // Never over an earlier file set aside (two in the same second): `-2`, `-3`, ...
+    let name = |n: u32| {
+        let tail = if n < 2 {
+            String::new()
+        } else {
+            format!("-{n}")
+        };
+        PathBuf::from(format!("{}.damaged-{now}{tail}", db.display()))
+    };
+    let taken = |p: &PathBuf| {
+        ["", "-wal", "-shm"]
+            .iter()
+            .any(|s| PathBuf::from(format!("{}{s}", p.display())).exists())
+    };
+    let mut n = 1;
+    let mut aside = name(n);
+    while taken(&aside) {
+        n += 1;
+        aside = name(n);
+    }
     for suffix in ["-wal", "-shm"] {
         let from = PathBuf::from(format!("{}{suffix}", db.display()));
         if from.exists() {
@@ -387,5 +406,11 @@ mod tests {
         assert!(aside.to_string_lossy().ends_with(".damaged-1795348800"));
         assert_eq!(std::fs::read(&aside).unwrap(), b"not a database");
         assert_eq!(Library::open(&db).unwrap().counts().unwrap().tracks, 0);
+        // A second one in the same second keeps the first aside too.
+        std::fs::write(&db, b"damaged again").unwrap();
+        let second = start_new(&db, NOON).unwrap().expect("moved");
+        assert!(second.to_string_lossy().ends_with(".damaged-1795348800-2"));
+        assert_eq!(std::fs::read(&aside).unwrap(), b"not a database");
+        assert_eq!(std::fs::read(&second).unwrap(), b"damaged again");
     }
 }
