@@ -31,8 +31,9 @@ say() { printf 'libtorch-setup: %s\n' "$*" >&2; }
 need=(pkg-config libasound2-dev python3-venv python3-pip ca-certificates
       libx11-6 libxkbcommon-x11-0 libxcursor1 libxi6)
 if [ "$WITH_TEST_DEPS" = 1 ]; then
-  # sox/ffmpeg write the test fixtures (the GUI tests are headless: no X server needed).
-  need+=(sox libsox-fmt-all ffmpeg)
+  # sox/ffmpeg write the test fixtures (the GUI tests are headless: no X server needed);
+  # desktop-file-utils and appstream validate packaging/ (tests/packaging.rs).
+  need+=(sox libsox-fmt-all ffmpeg desktop-file-utils appstream)
 fi
 missing=()
 for p in "${need[@]}"; do

@@ -9,6 +9,7 @@
 pub mod analysis;
 pub mod audio;
 pub mod cli;
+pub mod desktop;
 pub mod features;
 pub mod gui;
 pub mod library;
@@ -17,3 +18,8 @@ pub mod mood;
 pub mod playlists;
 pub mod themes;
 pub mod train;
+
+/// The one reverse-DNS application ID: the desktop file's and icon's name, the AppStream
+/// component id, and the window's X11 WM_CLASS (desktops match windows to launchers by it).
+/// `tests/packaging.rs` checks that the files under `packaging/` agree with it.
+pub const APP_ID: &str = "io.github.valence_music.Valence";

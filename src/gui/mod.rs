@@ -71,6 +71,7 @@ pub fn run(db: PathBuf) -> iced::Result {
         .theme(App::theme)
         .subscription(App::subscription)
         .default_font(Font::with_name(FONT_NAME))
+        .window(crate::desktop::window_settings())
         .window_size((1280.0, 800.0))
         .run()
 }
