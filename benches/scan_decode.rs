@@ -131,7 +131,15 @@ fn bench_scan(c: &mut Criterion) {
 }
 
 fn decode_all(path: &Path, rate: Option<u32>) -> usize {
+    decode_metered(path, rate, false)
+}
+
+/// Decodes as analysis does, optionally metering loudness (EBU R128) on the way.
+fn decode_metered(path: &Path, rate: Option<u32>, loudness: bool) -> usize {
     let mut s = AudioStream::open_mono(path, rate).unwrap();
+    if loudness {
+        s.measure_loudness().unwrap();
+    }
     let mut total = 0;
     while let Some(c) = s.next_chunk().unwrap() {
         total += c.len();
@@ -154,6 +162,10 @@ fn bench_decode(c: &mut Criterion) {
         });
         g.bench_function(format!("{ext}_mono_16k"), |b| {
             b.iter(|| decode_all(&f, Some(16000)))
+        });
+        // What ReplayGain's loudness meter adds to the analyser's decode.
+        g.bench_function(format!("{ext}_mono_native_with_loudness"), |b| {
+            b.iter(|| decode_metered(&f, None, true))
         });
     }
     g.finish();

@@ -176,7 +176,8 @@ fn desktop_file_lists_a_mime_type_for_every_supported_extension() {
             "ogg" | "oga" => &["audio/ogg", "audio/x-vorbis+ogg"],
             "wav" => &["audio/x-wav", "audio/wav"],
             "m4a" => &["audio/mp4", "audio/x-m4a"],
-            "mp4" => &["audio/mp4", "video/mp4"],
+            // Audio-only MP4s: video/mp4 would offer Valence for every video too.
+            "mp4" => &["audio/mp4"],
             other => panic!("no MIME type known for .{other}: add it here and to the desktop file"),
         }
     };

@@ -92,6 +92,16 @@ for l in "${libs[@]}"; do
 done
 say "libtorch libraries: $(cd "$PRIV/lib" && ls | tr '\n' ' ')"
 
+# ---- shell completions and man pages, from the CLI's own clap definition ---------------------
+mkdir -p "$STAGE/usr/share/bash-completion/completions" "$STAGE/usr/share/zsh/vendor-completions" \
+  "$STAGE/usr/share/fish/vendor_completions.d" "$STAGE/usr/share/man/man1"
+"$REL/valence" completions bash > "$STAGE/usr/share/bash-completion/completions/valence"
+"$REL/valence" completions zsh > "$STAGE/usr/share/zsh/vendor-completions/_valence"
+"$REL/valence" completions fish > "$STAGE/usr/share/fish/vendor_completions.d/valence.fish"
+"$REL/valence" man --out "$STAGE/usr/share/man/man1" 2>/dev/null
+gzip -9n "$STAGE"/usr/share/man/man1/*.1
+say "man pages: $(ls "$STAGE/usr/share/man/man1" | wc -l)"
+
 # ---- assets and desktop files -------------------------------------------------------------
 cp -r assets "$STAGE/usr/share/valence/assets"
 ln -s ../../share/valence/assets "$PRIV/assets"

@@ -93,6 +93,14 @@ run valence status | tee "$WORK/status"
 grep -Eq '^analysed: +1 \(pending 0, failed 0' "$WORK/status" || fail "the track was not analysed"
 run valence show 1 | head -n 8
 
+step "shell completions and man pages"
+[ -s /usr/share/bash-completion/completions/valence ] || fail "no bash completion"
+bash -n /usr/share/bash-completion/completions/valence || fail "the bash completion does not parse"
+[ -s /usr/share/zsh/vendor-completions/_valence ] || fail "no zsh completion"
+[ -s /usr/share/fish/vendor_completions.d/valence.fish ] || fail "no fish completion"
+zcat /usr/share/man/man1/valence.1.gz | grep -q '^\.TH' || fail "valence.1 is not a man page"
+echo "man pages: $(ls /usr/share/man/man1/valence*.1.gz | wc -l)"
+
 step "ldd: nothing missing, nothing from outside /usr/lib/valence and the system"
 for b in /usr/lib/valence/valence /usr/lib/valence/valence-engine; do
   ldd "$b" > "$WORK/ldd" || fail "ldd $b"

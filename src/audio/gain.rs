@@ -136,29 +136,67 @@ pub fn album_loudness<'a>(tracks: impl IntoIterator<Item = &'a [BlockBin]>) -> O
 #[error("loudness meter: {0}")]
 pub struct MeterError(String);
 
-/// An EBU R128 meter fed with a track's interleaved samples as they are decoded.
+/// The most channels the meter takes (as libebur128).
+const MAX_CHANNELS: u16 = 64;
+
+/// ITU-R BS.1770-4 / EBU R128 integrated loudness, fed with a track's interleaved samples as
+/// they are decoded. Written out rather than taken from the `ebur128` crate because analysis
+/// needs each gating block's loudness (for album gain) and the crate only gives the last
+/// 400 ms window, recomputed per call: that doubled the decoder's time. The filter and
+/// channel weights are libebur128's; tests hold it to the crate and to ffmpeg.
 pub struct LoudnessMeter {
-    meter: ebur128::EbuR128,
     channels: usize,
-    /// Frames per 100 ms: gating blocks start every hop.
+    /// K-weighting as one 4th-order IIR: the high-shelf and high-pass biquads convolved.
+    b: [f64; 5],
+    a: [f64; 5],
+    /// Filter state per channel (direct form II).
+    state: Vec<[f64; 4]>,
+    /// BS.1770 channel weights (1 for L, R, C; 0 for LFE; 1.41 for surrounds).
+    weight: Vec<f64>,
+    /// Frames per 100 ms: gating blocks (400 ms) start every hop.
     hop: usize,
-    /// Frames fed since the start, to find each block's end.
-    frames: u64,
-    /// Per 0.1-LU bin: blocks and the sum of their energies.
-    hist: Vec<(u32, f64)>,
+    in_hop: usize,
+    /// Weighted sum of squares of the current hop, and of the last three finished hops.
+    hop_sum: f64,
+    last_hops: [f64; 3],
+    hops_done: u64,
+    /// Every gating block's mean square (energy), in order.
+    blocks: Vec<f64>,
+    peak: f32,
 }
 
 impl LoudnessMeter {
     pub fn new(channels: u16, rate: u32) -> Result<Self, MeterError> {
-        use ebur128::Mode;
-        let meter = ebur128::EbuR128::new(u32::from(channels), rate, Mode::I | Mode::SAMPLE_PEAK)
-            .map_err(|e| MeterError(format!("{e:?}")))?;
+        if channels == 0 || channels > MAX_CHANNELS {
+            return Err(MeterError(format!("{channels} channels")));
+        }
+        if !(crate::audio::decode::MIN_SAMPLE_RATE..=crate::audio::decode::MAX_SAMPLE_RATE)
+            .contains(&rate)
+        {
+            return Err(MeterError(format!("sample rate {rate} Hz")));
+        }
+        let (b, a) = k_weighting(f64::from(rate));
+        let weight = (0..channels)
+            .map(|c| match c {
+                3 => 0.0,
+                4 | 5 => 1.41,
+                6.. => 0.0,
+                _ => 1.0,
+            })
+            .collect();
         Ok(Self {
-            meter,
-            channels: usize::from(channels.max(1)),
-            hop: (rate as usize / 10).max(1),
-            frames: 0,
-            hist: vec![(0, 0.0); HIST_BINS],
+            channels: usize::from(channels),
+            b,
+            a,
+            state: vec![[0.0; 4]; usize::from(channels)],
+            weight,
+            hop: ((rate as usize + 5) / 10).max(1),
+            in_hop: 0,
+            hop_sum: 0.0,
+            last_hops: [0.0; 3],
+            hops_done: 0,
+            blocks: Vec::new(),
+            peak: 0.0,
         })
     }
 
@@ -166,64 +204,181 @@ impl LoudnessMeter {
         self.channels
     }
 
-    /// Adds interleaved frames (`samples.len()` a multiple of the channel count).
+    /// Adds interleaved frames (a trailing partial frame is ignored).
     pub fn add(&mut self, samples: &[f32]) -> Result<(), MeterError> {
-        let mut rest = samples;
-        while !rest.is_empty() {
-            // Feed up to the next 100-ms boundary, where a gating block ends.
-            let to_boundary = self.hop - (self.frames % self.hop as u64) as usize;
-            let take = (to_boundary * self.channels).min(rest.len());
-            let (now, later) = rest.split_at(take - take % self.channels);
-            if now.is_empty() {
-                break;
-            }
-            self.meter
-                .add_frames_f32(now)
-                .map_err(|e| MeterError(format!("{e:?}")))?;
-            self.frames += (now.len() / self.channels) as u64;
-            rest = later;
-            // A block is the last 400 ms; the first one ends 400 ms in.
-            if self.frames % self.hop as u64 == 0 && self.frames >= 4 * self.hop as u64 {
-                if let Ok(l) = self.meter.loudness_momentary() {
-                    if l.is_finite() && l > HIST_FLOOR {
-                        let bin = ((l - HIST_FLOOR) / HIST_STEP) as usize;
-                        let h = &mut self.hist[bin.min(HIST_BINS - 1)];
-                        h.0 += 1;
-                        h.1 += energy(l);
-                    }
+        // Mono and stereo (nearly all music) get a loop the compiler keeps in registers.
+        match self.channels {
+            1 => self.add_fixed::<1>(samples),
+            2 => self.add_fixed::<2>(samples),
+            _ => self.add_any(samples),
+        }
+        // Denormals in a long silence would slow the filter down a hundredfold.
+        for v in &mut self.state {
+            for s in v.iter_mut() {
+                if s.abs() < 1e-30 {
+                    *s = 0.0;
                 }
             }
         }
         Ok(())
     }
 
+    /// One filter step: the sample's K-weighted square, with `v` the channel's state.
+    #[inline(always)]
+    fn step(b: &[f64; 5], a: &[f64; 5], v: &mut [f64; 4], x: f32) -> f64 {
+        // The newest state last: the sum of the older terms does not wait for it, so the
+        // recursion's critical path is one multiply-subtract per sample.
+        let older = f64::from(x) - a[4] * v[3] - a[3] * v[2] - a[2] * v[1];
+        let v0 = older - a[1] * v[0];
+        let y = b[4] * v[3] + b[3] * v[2] + b[2] * v[1] + b[1] * v[0] + b[0] * v0;
+        *v = [v0, v[0], v[1], v[2]];
+        y * y
+    }
+
+    /// `C` channels, all weighted 1 (mono, stereo).
+    fn add_fixed<const C: usize>(&mut self, samples: &[f32]) {
+        let (b, a) = (self.b, self.a);
+        let mut st = [[0.0; 4]; C];
+        st.copy_from_slice(&self.state[..C]);
+        let mut peak = self.peak;
+        let mut rest = samples;
+        while rest.len() >= C {
+            // Up to the end of the current hop, in one tight loop.
+            let frames = (self.hop - self.in_hop).min(rest.len() / C);
+            let (now, later) = rest.split_at(frames * C);
+            let mut sum = 0.0;
+            for frame in now.chunks_exact(C) {
+                for c in 0..C {
+                    peak = peak.max(frame[c].abs());
+                    sum += Self::step(&b, &a, &mut st[c], frame[c]);
+                }
+            }
+            self.hop_sum += sum;
+            self.in_hop += frames;
+            if self.in_hop == self.hop {
+                self.end_hop();
+            }
+            rest = later;
+        }
+        self.state[..C].copy_from_slice(&st);
+        self.peak = peak;
+    }
+
+    /// Any layout, with BS.1770's channel weights.
+    fn add_any(&mut self, samples: &[f32]) {
+        let (b, a) = (self.b, self.a);
+        for frame in samples.chunks_exact(self.channels) {
+            let mut sum = 0.0;
+            for (c, &x) in frame.iter().enumerate() {
+                self.peak = self.peak.max(x.abs());
+                let w = self.weight[c];
+                if w != 0.0 {
+                    sum += w * Self::step(&b, &a, &mut self.state[c], x);
+                }
+            }
+            self.hop_sum += sum;
+            self.in_hop += 1;
+            if self.in_hop == self.hop {
+                self.end_hop();
+            }
+        }
+    }
+
+    fn end_hop(&mut self) {
+        let h = self.hop_sum;
+        self.hops_done += 1;
+        if self.hops_done >= 4 {
+            let sum: f64 = self.last_hops.iter().sum::<f64>() + h;
+            self.blocks.push(sum / (4 * self.hop) as f64);
+        }
+        self.last_hops = [self.last_hops[1], self.last_hops[2], h];
+        self.hop_sum = 0.0;
+        self.in_hop = 0;
+    }
+
     /// The measurement, or `None` for a track too short or too quiet to have one (under
     /// 400 ms, or silence).
     pub fn finish(&self) -> Option<Loudness> {
-        let integrated_lufs = self.meter.loudness_global().ok()?;
-        if !integrated_lufs.is_finite() {
+        let mut hist = vec![(0u32, 0f64); HIST_BINS];
+        let (mut n, mut sum) = (0usize, 0.0);
+        for &e in &self.blocks {
+            let l = block_lufs(e);
+            if l > HIST_FLOOR {
+                let bin = ((l - HIST_FLOOR) / HIST_STEP) as usize;
+                let h = &mut hist[bin.min(HIST_BINS - 1)];
+                h.0 += 1;
+                h.1 += e;
+                n += 1;
+                sum += e;
+            }
+        }
+        if n == 0 {
             return None;
         }
-        let sample_peak = (0..self.channels as u32)
-            .filter_map(|c| self.meter.sample_peak(c).ok())
-            .fold(0.0f64, f64::max);
-        let blocks = self
-            .hist
+        let gate = block_lufs(sum / n as f64) - 10.0;
+        let kept: Vec<f64> = self
+            .blocks
+            .iter()
+            .copied()
+            .filter(|&e| block_lufs(e) > HIST_FLOOR && block_lufs(e) > gate)
+            .collect();
+        if kept.is_empty() {
+            return None;
+        }
+        let integrated_lufs = block_lufs(kept.iter().sum::<f64>() / kept.len() as f64);
+        let blocks = hist
             .iter()
             .enumerate()
             .filter(|(_, (n, _))| *n > 0)
             .map(|(bin, (n, e))| BlockBin {
                 bin: bin as u16,
                 count: *n,
-                mean_lufs: (10.0 * (e / f64::from(*n)).log10()) as f32,
+                mean_lufs: block_lufs(e / f64::from(*n)) as f32,
             })
             .collect();
         Some(Loudness {
             integrated_lufs,
-            sample_peak,
+            sample_peak: f64::from(self.peak),
             blocks,
         })
     }
+}
+
+/// A gating block's loudness from its weighted mean square (BS.1770's -0.691 dB offset).
+fn block_lufs(energy: f64) -> f64 {
+    -0.691 + 10.0 * energy.log10()
+}
+
+/// BS.1770's K-weighting at `rate` Hz as one 4th-order IIR (b, a): libebur128's
+/// pre-filter (high shelf) and RLB high-pass, convolved.
+fn k_weighting(rate: f64) -> ([f64; 5], [f64; 5]) {
+    use std::f64::consts::PI;
+    let (f0, g, q) = (1681.974450955533, 3.999843853973347, 0.7071752369554196);
+    let k = (PI * f0 / rate).tan();
+    let vh = 10f64.powf(g / 20.0);
+    let vb = vh.powf(0.4996667741545416);
+    let a0 = 1.0 + k / q + k * k;
+    let pb = [
+        (vh + vb * k / q + k * k) / a0,
+        2.0 * (k * k - vh) / a0,
+        (vh - vb * k / q + k * k) / a0,
+    ];
+    let pa = [1.0, 2.0 * (k * k - 1.0) / a0, (1.0 - k / q + k * k) / a0];
+    let (f0, q) = (38.13547087602444, 0.5003270373238773);
+    let k = (PI * f0 / rate).tan();
+    let rb = [1.0, -2.0, 1.0];
+    let d = 1.0 + k / q + k * k;
+    let ra = [1.0, 2.0 * (k * k - 1.0) / d, (1.0 - k / q + k * k) / d];
+    let conv = |x: [f64; 3], y: [f64; 3]| {
+        [
+            x[0] * y[0],
+            x[0] * y[1] + x[1] * y[0],
+            x[0] * y[2] + x[1] * y[1] + x[2] * y[0],
+            x[1] * y[2] + x[2] * y[1],
+            x[2] * y[2],
+        ]
+    };
+    (conv(pb, rb), conv(pa, ra))
 }
 
 /// One ReplayGain value: the gain in dB and the peak it was measured with (linear, 1.0 =
@@ -352,23 +507,69 @@ mod tests {
         // blocks of all tracks gated together. Levels chosen so the relative gate falls
         // inside the quiet track's blocks.
         let tracks = [swinging(-6.0, 3.0, 8.0), swinging(-17.0, 6.0, 8.0)];
-        let meters: Vec<LoudnessMeter> = tracks
-            .iter()
-            .map(|x| {
-                let mut m = LoudnessMeter::new(2, 48_000).unwrap();
-                for c in x.chunks(4800 * 2) {
-                    m.add(c).unwrap();
-                }
-                m
-            })
-            .collect();
-        let reference =
-            ebur128::EbuR128::loudness_global_multiple(meters.iter().map(|m| &m.meter)).unwrap();
-        let measured: Vec<Loudness> = meters.iter().map(|m| m.finish().unwrap()).collect();
+        let feed = |x: &[f32]| {
+            let mut ours = LoudnessMeter::new(2, 48_000).unwrap();
+            let mut theirs = ebur128::EbuR128::new(2, 48_000, ebur128::Mode::I).unwrap();
+            for c in x.chunks(4800 * 2) {
+                ours.add(c).unwrap();
+                theirs.add_frames_f32(c).unwrap();
+            }
+            (ours.finish().unwrap(), theirs)
+        };
+        let (measured, refs): (Vec<Loudness>, Vec<ebur128::EbuR128>) =
+            tracks.iter().map(|x| feed(x)).unzip();
+        let reference = ebur128::EbuR128::loudness_global_multiple(refs.iter()).unwrap();
         let album = album_loudness(measured.iter().map(|l| l.blocks.as_slice())).unwrap();
         assert!((album - reference).abs() < 0.01, "{album} vs {reference}");
         let blob = measured[1].blocks_blob();
         assert_eq!(Loudness::blocks_from_blob(&blob), measured[1].blocks);
+    }
+
+    #[test]
+    fn integrated_loudness_is_libebur128s_at_every_rate_and_layout() {
+        for (rate, channels) in [
+            (44_100, 2u16),
+            (48_000, 1),
+            (22_050, 2),
+            (96_000, 6),
+            (8_000, 2),
+        ] {
+            // Noise-like music: sines of several frequencies, with a level that moves.
+            let n = rate as usize * 5;
+            let x: Vec<f32> = (0..n)
+                .flat_map(|i| {
+                    let t = i as f32 / rate as f32;
+                    let env = 0.3 * (1.0 + 0.8 * (2.0 * std::f32::consts::PI * 0.7 * t).sin());
+                    (0..channels).map(move |c| {
+                        let f = 60.0 * (c as f32 + 1.0);
+                        env * ((2.0 * std::f32::consts::PI * f * t).sin()
+                            + 0.5 * (2.0 * std::f32::consts::PI * 2500.0 * t).sin())
+                    })
+                })
+                .collect();
+            let mut ours = LoudnessMeter::new(channels, rate).unwrap();
+            let mut theirs = ebur128::EbuR128::new(
+                u32::from(channels),
+                rate,
+                ebur128::Mode::I | ebur128::Mode::SAMPLE_PEAK,
+            )
+            .unwrap();
+            for c in x.chunks(1000 * channels as usize) {
+                ours.add(c).unwrap();
+                theirs.add_frames_f32(c).unwrap();
+            }
+            let ours = ours.finish().unwrap();
+            let want = theirs.loudness_global().unwrap();
+            assert!(
+                (ours.integrated_lufs - want).abs() < 0.01,
+                "{rate} Hz x{channels}: {} vs libebur128 {want}",
+                ours.integrated_lufs
+            );
+            let peak = (0..u32::from(channels))
+                .map(|c| theirs.sample_peak(c).unwrap())
+                .fold(0.0f64, f64::max);
+            assert!((ours.sample_peak - peak).abs() < 1e-6);
+        }
     }
 
     #[test]
