@@ -15,5 +15,6 @@ pub mod library;
 pub mod model;
 pub mod mood;
 pub mod playlists;
+pub mod settings;
 pub mod themes;
 pub mod train;
