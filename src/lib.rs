@@ -16,6 +16,7 @@ pub mod library;
 pub mod model;
 pub mod mood;
 pub mod playlists;
+pub mod settings;
 pub mod themes;
 pub mod train;
 

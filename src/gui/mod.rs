@@ -6,12 +6,14 @@
 //! off the UI thread.
 
 pub mod backend;
+pub mod desktop;
 pub mod detail;
 pub mod history;
 pub mod journey;
 pub mod library;
 pub mod map;
 pub mod mood_card;
+pub mod mpris;
 pub mod player;
 pub mod playlists;
 pub mod recovery;
@@ -66,13 +68,30 @@ pub use crate::playlists::history::fmt_clock as fmt_time;
 
 /// Opens the window on the library at `db`. Blocks until the window closes.
 pub fn run(db: PathBuf) -> iced::Result {
-    iced::application(move || App::boot(db.clone()), App::update, App::view)
+    // Read before the window opens: its size comes from there.
+    let kept = crate::settings::default_path().map(|p| {
+        let loaded = crate::settings::load(&p);
+        (p, loaded)
+    });
+    let size = kept
+        .as_ref()
+        .map(|(_, l)| l.settings.window)
+        .unwrap_or_default();
+    let boot = move || {
+        let (mut app, task) = App::boot(db.clone());
+        if let Some((file, loaded)) = &kept {
+            app.keep_settings(file.clone(), loaded.clone());
+        }
+        app.enable_mpris();
+        (app, task)
+    };
+    iced::application(boot, App::update, App::view)
         .title(App::title)
         .theme(App::theme)
         .subscription(App::subscription)
         .default_font(Font::with_name(FONT_NAME))
         .window(crate::desktop::window_settings())
-        .window_size((1280.0, 800.0))
+        .window_size((size.width, size.height))
         .run()
 }
 
@@ -141,6 +160,8 @@ pub struct App {
     /// A `load_rows` is in flight (one at a time; ids arriving meanwhile wait in
     /// `stale_rows` and go in the next one).
     fetching_rows: bool,
+    /// Settings kept between runs, and MPRIS (see `desktop`).
+    desk: desktop::Desktop,
 }
 
 #[derive(Debug, Clone)]
@@ -194,6 +215,7 @@ pub enum Message {
     AddMusic,
     ToggleTheme,
     Key(keyboard::Event, bool),
+    Desktop(desktop::Message),
 }
 
 impl App {
@@ -238,6 +260,7 @@ impl App {
             reloads: 0,
             stale_rows: Vec::new(),
             fetching_rows: false,
+            desk: desktop::Desktop::default(),
         }
     }
 
@@ -474,6 +497,7 @@ impl App {
         } else {
             keys
         };
+        let keys = Subscription::batch([keys, self.desktop_subscription()]);
         if self.player.is_playing() {
             Subscription::batch([
                 keys,
@@ -490,6 +514,12 @@ impl App {
     }
 
     pub fn update(&mut self, message: Message) -> Task<Message> {
+        let task = self.handle(message);
+        // Settings saved and MPRIS told after whatever changed.
+        Task::batch([task, self.after_update()])
+    }
+
+    fn handle(&mut self, message: Message) -> Task<Message> {
         match message {
             Message::Loaded(result) => {
                 self.reloading = false;
@@ -887,6 +917,7 @@ impl App {
                 Task::none()
             }
             Message::Key(k, captured) => self.on_key(k, captured),
+            Message::Desktop(m) => self.on_desktop(m),
         }
     }
 
@@ -1530,6 +1561,15 @@ impl App {
                 .style(theme::flat)
                 .padding([6.0, 10.0])
                 .on_press_maybe((!self.library.is_empty()).then_some(Message::AddMusic)),
+                button(
+                    text(format!("ReplayGain: {}", self.player.replaygain()))
+                        .size(theme::TEXT_SMALL)
+                )
+                .style(theme::flat)
+                .padding([6.0, 10.0])
+                .on_press(Message::Desktop(desktop::Message::ReplayGain(
+                    desktop::next_replaygain(self.player.replaygain())
+                ))),
                 button(text(theme_label).size(theme::TEXT_SMALL))
                     .style(theme::flat)
                     .padding([6.0, 10.0])
@@ -1667,6 +1707,7 @@ impl Drop for App {
     /// The window is closing: the track playing is a play that stopped. It is stored here,
     /// synchronously (one small transaction), since no task runs after the window is gone.
     fn drop(&mut self) {
+        self.save_settings_now();
         self.player.stop_measuring();
         let plays = self.player.take_plays();
         if plays.is_empty() {

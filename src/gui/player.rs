@@ -74,9 +74,14 @@ pub struct State {
     measuring: Option<Measure>,
     /// Plays that ended and are not yet collected by the app.
     ended: Vec<NewPlay>,
+    /// Which gain playback applies (chosen in the window, kept in the settings).
     replaygain: ReplayGainMode,
     /// The queue index waiting in the output behind the playing track (gapless).
     queued: Option<usize>,
+    /// Seeks done so far: MPRIS announces each one (its `Seeked` signal).
+    seeks: u64,
+    /// A queue restored from the settings: where play resumes in `queue[index]`.
+    resume_at: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -95,6 +100,8 @@ pub enum Message {
     Seek(f64),
     SeekBy(f64),
     Volume(f32),
+    /// Stops and rewinds (MPRIS `Stop`); play starts the track again.
+    Stop,
     Tick,
     DismissError,
 }
@@ -127,6 +134,8 @@ impl State {
             ended: Vec::new(),
             replaygain: ReplayGainMode::default(),
             queued: None,
+            seeks: 0,
+            resume_at: None,
         }
     }
 
@@ -163,6 +172,47 @@ impl State {
                 self.queued = Some(next);
             }
         }
+    }
+
+    pub fn queue(&self) -> &[QueueItem] {
+        &self.queue
+    }
+
+    pub fn index(&self) -> Option<usize> {
+        self.index
+    }
+
+    /// Seconds into the current track.
+    pub fn position(&self) -> f64 {
+        self.position
+    }
+
+    pub fn volume(&self) -> f32 {
+        self.volume
+    }
+
+    pub fn seeks(&self) -> u64 {
+        self.seeks
+    }
+
+    /// A play is under way but paused, or a restored queue waits for play (not stopped, not
+    /// ended). Read from our own state: the output's lags behind a stop.
+    pub fn is_paused(&self) -> bool {
+        self.current().is_some()
+            && !self.playing
+            && (self.measuring.is_some() || self.resume_at.is_some())
+    }
+
+    /// Puts back a saved queue, paused at `position` seconds of `queue[index]`: nothing
+    /// plays (nor opens the output) until play is pressed.
+    pub fn restore(&mut self, queue: Vec<QueueItem>, index: usize, position: f64) {
+        if index >= queue.len() {
+            return;
+        }
+        self.queue = queue;
+        self.index = Some(index);
+        self.position = position.max(0.0);
+        self.resume_at = Some(self.position);
     }
 
     /// The plays that ended since the last call, oldest first.
@@ -233,11 +283,14 @@ impl State {
     /// Plays `queue[index]`; the queue replaces the old one.
     pub fn play_queue(&mut self, queue: Vec<QueueItem>, index: usize) -> Option<Event> {
         self.queue = queue;
+        self.resume_at = None;
         self.start(index)
     }
 
     fn start(&mut self, index: usize) -> Option<Event> {
         let item = self.queue.get(index)?.clone();
+        // A restored queue resumes where it was, for its own track only.
+        let resume = self.resume_at.take().filter(|_| self.index == Some(index));
         // Whatever played before was left for this one.
         self.end_play(PlayEnd::Skipped, self.position);
         self.index = Some(index);
@@ -258,6 +311,9 @@ impl State {
                     heard: 0.0,
                     stretch_from: 0.0,
                 });
+                if let Some(at) = resume.filter(|&at| at > 0.0) {
+                    self.seek_to(at);
+                }
                 self.queue_next();
             }
             Err(e) => {
@@ -320,6 +376,12 @@ impl State {
                 if let Output::Open(o) = &self.output {
                     o.set_volume(self.volume);
                 }
+                None
+            }
+            Message::Stop => {
+                self.end_play(PlayEnd::Stopped, self.position);
+                self.resume_at = None;
+                self.stop();
                 None
             }
             Message::Tick => {
@@ -423,9 +485,15 @@ impl State {
                         m.stretch_from = secs;
                     }
                     self.position = secs;
+                    self.seeks += 1;
                 }
                 Err(e) => self.error = Some(e.to_string()),
             }
+        } else if self.resume_at.is_some() {
+            // Restored, not started yet: play will resume here.
+            self.resume_at = Some(secs);
+            self.position = secs;
+            self.seeks += 1;
         }
     }
 
