@@ -22,6 +22,10 @@ pub struct Cli {
     /// Library database (default: $VALENCE_DB, else the XDG data dir).
     #[arg(long, global = true, value_name = "PATH")]
     pub db: Option<PathBuf>,
+    /// Audio files to play in the window (as "Open with Valence" in a file manager does):
+    /// they join the library and play in this order.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -504,10 +508,25 @@ fn run_backup(
 }
 
 pub fn run(cli: Cli) -> Result<()> {
+    if cli.command.is_some() && !cli.files.is_empty() {
+        // `valence FILE...` plays files; `valence scan ...` is a command: never both.
+        bail!("give files to play or a command, not both (see `valence --help`)");
+    }
     let Some(command) = cli.command else {
         // No subcommand: open the window on the library.
         let db = cli.db.unwrap_or_else(default_db_path);
-        return crate::gui::run(db).map_err(|e| anyhow::anyhow!("cannot open the window: {e}"));
+        // winit panics without a display; say it instead.
+        if ["DISPLAY", "WAYLAND_DISPLAY", "WAYLAND_SOCKET"]
+            .iter()
+            .all(|v| std::env::var_os(v).is_none_or(|s| s.is_empty()))
+        {
+            bail!(
+                "cannot open the window: no display (neither DISPLAY nor WAYLAND_DISPLAY is set); \
+                 the command line works without one: see `valence --help`"
+            );
+        }
+        return crate::gui::run(db, cli.files)
+            .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"));
     };
     let mut out = std::io::stdout().lock();
     match command {

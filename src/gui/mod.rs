@@ -66,8 +66,9 @@ pub const FONT_NAME: &str = "Fira Sans";
 /// Seconds as m:ss (h:mm:ss past an hour): the one formatter, shared with the data layer.
 pub use crate::playlists::history::fmt_clock as fmt_time;
 
-/// Opens the window on the library at `db`. Blocks until the window closes.
-pub fn run(db: PathBuf) -> iced::Result {
+/// Opens the window on the library at `db`, playing `files` (opened from a file manager)
+/// once they are scanned in. Blocks until the window closes.
+pub fn run(db: PathBuf, files: Vec<PathBuf>) -> iced::Result {
     // Read before the window opens: its size comes from there.
     let kept = crate::settings::default_path().map(|p| {
         let loaded = crate::settings::load(&p);
@@ -83,7 +84,8 @@ pub fn run(db: PathBuf) -> iced::Result {
             app.keep_settings(file.clone(), loaded.clone());
         }
         app.enable_mpris();
-        (app, task)
+        let open = app.open_files(files.clone());
+        (app, Task::batch([task, open]))
     };
     iced::application(boot, App::update, App::view)
         .title(App::title)
@@ -142,6 +144,10 @@ pub struct App {
     warning: Option<String>,
     /// What a finished action says (e.g. a restored backup), under the title bar.
     notice: Option<String>,
+    /// Files given on the command line (opened from a file manager), to play once scanned:
+    /// the files, and whether their scan has finished.
+    to_play: Vec<PathBuf>,
+    to_play_scanned: bool,
     /// The library file is damaged: the recovery screen instead of the library.
     recovery: Option<recovery::State>,
     /// The library could not be opened for another reason (a read-only folder, a newer
@@ -252,6 +258,8 @@ impl App {
             counts: AnalysisCounts::default(),
             warning: None,
             notice: None,
+            to_play: Vec::new(),
+            to_play_scanned: false,
             recovery: None,
             open_failed: None,
             backup_started: false,
@@ -276,6 +284,67 @@ impl App {
         app.setup = setup::State::new(None);
         app.player = player::State::new(opener);
         (app, task)
+    }
+
+    /// Opens files as a file manager does ("Open with Valence"): they join the library (a
+    /// scan of just those files, then their analysis) and play, in the order given, once
+    /// scanned. A file that cannot be played is said in the notice.
+    pub fn open_files(&mut self, files: Vec<PathBuf>) -> Task<Message> {
+        let mut missing = Vec::new();
+        self.to_play = files
+            .into_iter()
+            .filter_map(|f| match f.canonicalize() {
+                Ok(p) if p.is_file() => Some(p),
+                _ => {
+                    missing.push(f.display().to_string());
+                    None
+                }
+            })
+            .collect();
+        if !missing.is_empty() {
+            self.notice = Some(format!("Cannot open {}: no such file", missing.join(", ")));
+        }
+        if self.to_play.is_empty() {
+            return Task::none();
+        }
+        self.to_play_scanned = false;
+        self.start_job(self.to_play.clone())
+    }
+
+    /// The opened files' rows, once their scan is in: they become the queue and play.
+    fn play_opened(&mut self) -> Task<Message> {
+        if self.to_play.is_empty() || !self.to_play_scanned {
+            return Task::none();
+        }
+        let files = std::mem::take(&mut self.to_play);
+        let mut queue = Vec::new();
+        let mut unplayable = Vec::new();
+        for f in &files {
+            match self.library.rows().iter().find(|r| &r.path == f) {
+                Some(r) => queue.push(player::QueueItem::from(r)),
+                None => unplayable.push(
+                    f.file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                ),
+            }
+        }
+        if !unplayable.is_empty() {
+            let said = format!(
+                "Cannot play {}: not a readable audio file (`valence status` says why)",
+                unplayable.join(", ")
+            );
+            // After what opening said (files that do not exist), not instead of it.
+            self.notice = Some(match self.notice.take() {
+                Some(before) => format!("{before}. {said}"),
+                None => said,
+            });
+        }
+        if queue.is_empty() {
+            return Task::none();
+        }
+        let e = self.player.play_queue(queue, 0);
+        self.on_player_event(e)
     }
 
     /// Whether a scan or analysis run is under way.
@@ -534,6 +603,7 @@ impl App {
                         self.warning = data.warning;
                         self.library.set_rows(data.rows);
                         self.rows_changed();
+                        let opened = self.play_opened();
                         // The scenes are brought up to date once at start (fitted when
                         // due, new tracks folded in), then after each analysis run.
                         let mut scenes = if std::mem::replace(&mut self.scenes_started, true) {
@@ -558,9 +628,10 @@ impl App {
                                 self.start_job(Vec::new()),
                                 self.fetch_rows(),
                                 scenes,
+                                opened,
                             ]);
                         }
-                        return Task::batch([self.fetch_rows(), scenes]);
+                        return Task::batch([self.fetch_rows(), scenes, opened]);
                     }
                     Err(BackendError::Library(e)) if e.is_damaged() => {
                         self.loaded = true;
@@ -1258,6 +1329,8 @@ impl App {
         };
         let mut reload = false;
         let mut stored = None;
+        // The scan is over: the reload it starts has the opened files' rows.
+        let mut scanned = false;
         // New results: fold them into the scenes (a refit when the library grew by a fifth).
         let mut scenes = false;
         match e {
@@ -1265,6 +1338,7 @@ impl App {
             JobEvent::Scanned { .. } => {
                 job.phase = Phase::LoadingModels;
                 reload = true;
+                scanned = true;
             }
             JobEvent::LoadingModels => job.phase = Phase::LoadingModels,
             JobEvent::Progress(p) => {
@@ -1289,10 +1363,14 @@ impl App {
                 });
             }
             JobEvent::Failed(e) => {
+                scanned = true;
                 job.phase = Phase::Failed(e.to_string());
                 // A scan may have stopped halfway through changing the library.
                 reload = true;
             }
+        }
+        if scanned {
+            self.to_play_scanned = true;
         }
         if let Some(id) = stored {
             self.stale_rows.push(id);
