@@ -16,7 +16,7 @@ use common::{check_consistent, write_song, FORMATS};
 use valence::analysis::{
     default_version, Control, Engine, EngineOptions, TrackError, TrackOutcome,
 };
-use valence::library::{scan, AnalysisVersion, Library, ScanOptions};
+use valence::library::{AnalysisVersion, Library};
 
 const BIN: &str = env!("CARGO_BIN_EXE_valence");
 
@@ -59,15 +59,7 @@ fn library_of_200_with_bad_files_analyses_while_readers_read() {
     write_song(&music.join("vanishing.wav"), 3.0, 999);
 
     let db = dir.path().join("lib.sqlite3");
-    {
-        let mut lib = Library::open(&db).expect("open");
-        scan(
-            &mut lib,
-            std::slice::from_ref(&music),
-            &ScanOptions::default(),
-        )
-        .expect("scan");
-    }
+    common::scanned_library(&db, &music);
     std::fs::remove_file(music.join("vanishing.wav")).expect("rm");
 
     let engine = Engine::load(options()).expect("load models");

@@ -10,7 +10,7 @@ use std::process::Command;
 
 use valence::analysis::remote::{self, Event};
 use valence::analysis::{default_version, Control, EngineError, EngineOptions};
-use valence::library::{scan, Library, ScanOptions};
+use valence::library::Library;
 
 const VALENCE: &str = env!("CARGO_BIN_EXE_valence");
 const ENGINE: &str = env!("CARGO_BIN_EXE_valence-engine");
@@ -58,8 +58,7 @@ fn small_library(dir: &Path, n: usize) -> std::path::PathBuf {
         );
     }
     let db = dir.join("lib.db");
-    let mut lib = Library::open(&db).expect("open");
-    scan(&mut lib, &[music], &ScanOptions::default()).expect("scan");
+    common::scanned_library(&db, &music);
     db
 }
 

@@ -399,7 +399,6 @@ fn playback_applies_the_gain_and_a_new_mode_at_once() {
 #[test]
 fn analysis_measures_track_and_album_gain() {
     use valence::analysis::{Control, Engine, EngineOptions};
-    use valence::library::{scan, Library, ScanOptions};
     let dir = tempfile::tempdir().expect("tempdir");
     let music = dir.path().join("music");
     std::fs::create_dir_all(&music).expect("mkdir");
@@ -435,13 +434,7 @@ fn analysis_measures_track_and_album_gain() {
         paths.push(flac);
     }
     let db = dir.path().join("lib.sqlite3");
-    let mut lib = Library::open(&db).expect("open");
-    scan(
-        &mut lib,
-        std::slice::from_ref(&music),
-        &ScanOptions::default(),
-    )
-    .expect("scan");
+    let lib = common::scanned_library(&db, &music);
     let engine = Engine::load(EngineOptions {
         jobs: 1,
         nice: 0,

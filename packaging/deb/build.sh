@@ -127,7 +127,8 @@ done
 GLIBC="$(objdump -T "$PRIV"/valence "$PRIV"/valence-engine "$PRIV"/lib/* 2>/dev/null \
   | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -n 1)"
 INSTALLED_KB="$(du -sk --exclude=DEBIAN "$STAGE" | cut -f1)"
-# The window's X11 libraries are loaded at run time (winit's x11-dl), so ldd does not show them.
+# The window's X11 libraries are loaded at run time (winit's x11-dl), so ldd does not show them;
+# its Wayland ones too (wayland-sys dlopen), present on any Wayland desktop: recommended only.
 cat > "$STAGE/DEBIAN/control" <<EOF
 Package: valence
 Version: $VERSION
@@ -135,7 +136,7 @@ Architecture: $ARCH
 Maintainer: The Valence developers <valence@users.noreply.github.com>
 Installed-Size: $INSTALLED_KB
 Depends: libc6 (>= $GLIBC), libgcc-s1, libstdc++6, libasound2, libx11-6, libx11-xcb1, libxcursor1, libxi6, libxrandr2, libxkbcommon0, libxkbcommon-x11-0
-Recommends: hicolor-icon-theme
+Recommends: hicolor-icon-theme, libwayland-client0, libwayland-cursor0
 Section: sound
 Priority: optional
 Homepage: https://github.com/valence-music/valence

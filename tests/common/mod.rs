@@ -372,3 +372,15 @@ pub fn song_library(dir: &Path, n: u32, secs: f32, seed0: u32) -> PathBuf {
     );
     db
 }
+
+/// The library at `db` with `music` scanned into it.
+pub fn scanned_library(db: &Path, music: &Path) -> valence::library::Library {
+    let mut lib = valence::library::Library::open(db).expect("open the library");
+    valence::library::scan(
+        &mut lib,
+        &[music.to_path_buf()],
+        &valence::library::ScanOptions::default(),
+    )
+    .expect("scan");
+    lib
+}
