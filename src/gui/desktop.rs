@@ -6,7 +6,6 @@
 //! the last one (a volume drag writes once), off the UI thread; the window closing writes
 //! whatever is left (see `Drop for App`).
 
-use std::hash::Hasher;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -143,19 +142,16 @@ impl App {
 
     fn settings_key(&self) -> Key {
         let queue = match self.player.current() {
-            Some(_) => {
-                let mut h = fnv::FnvHasher::default();
-                for q in self.player.queue() {
-                    h.write_i64(q.id);
-                }
-                self.player.index().map(|i| (h.finish(), i))
-            }
+            Some(_) => self
+                .player
+                .index()
+                .map(|i| (self.player.queue_fingerprint(), i)),
+            // Only until the library has loaded: then it is restored or dropped.
             None => self.desk.pending_queue.as_ref().map(|q| {
-                let mut h = fnv::FnvHasher::default();
-                for t in &q.tracks {
-                    h.write_i64(t.id);
-                }
-                (h.finish(), q.index)
+                (
+                    player::queue_fingerprint(q.tracks.iter().map(|t| t.id)),
+                    q.index,
+                )
             }),
         };
         Key {

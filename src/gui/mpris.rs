@@ -9,8 +9,6 @@
 //!
 //! No cover art is stored in the library, so `mpris:artUrl` is never set.
 
-use std::path::Path;
-
 use iced::futures::channel::{mpsc, oneshot};
 use iced::futures::{SinkExt, StreamExt};
 use mpris_server::{Metadata, PlaybackStatus, Player, Time, TrackId};
@@ -291,23 +289,8 @@ fn metadata(track: Option<&Track>) -> Metadata {
     m.set_title(Some(t.title.clone()));
     m.set_artist(Some([t.artist.clone()]));
     m.set_length(t.length.map(time));
-    m.set_url(Some(file_url(&t.path)));
+    m.set_url(Some(crate::playlists::m3u::file_uri(&t.path)));
     m
-}
-
-fn file_url(path: &Path) -> String {
-    use percent_encoding::{percent_encode, AsciiSet, NON_ALPHANUMERIC};
-    use std::os::unix::ffi::OsStrExt;
-    const PATH: &AsciiSet = &NON_ALPHANUMERIC
-        .remove(b'/')
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'~');
-    format!(
-        "file://{}",
-        percent_encode(path.as_os_str().as_bytes(), PATH)
-    )
 }
 
 /// Brings the bus's view up to date with `s`: properties that changed (each emits
@@ -360,7 +343,7 @@ mod tests {
     #[test]
     fn file_urls_escape_what_uris_cannot_hold() {
         assert_eq!(
-            file_url(Path::new("/music/A b/c#1%.flac")),
+            crate::playlists::m3u::file_uri(std::path::Path::new("/music/A b/c#1%.flac")),
             "file:///music/A%20b/c%231%25.flac"
         );
     }

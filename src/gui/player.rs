@@ -78,6 +78,9 @@ pub struct State {
     replaygain: ReplayGainMode,
     /// The queue index waiting in the output behind the playing track (gapless).
     queued: Option<usize>,
+    /// [`queue_fingerprint`] of `queue`, kept as the queue is replaced: the settings ask
+    /// for it after every message, and a queue can hold the whole library.
+    queue_print: u64,
     /// Seeks done so far: MPRIS announces each one (its `Seeked` signal).
     seeks: u64,
     /// A queue restored from the settings: where play resumes in `queue[index]`.
@@ -134,6 +137,7 @@ impl State {
             ended: Vec::new(),
             replaygain: ReplayGainMode::default(),
             queued: None,
+            queue_print: queue_fingerprint(std::iter::empty()),
             seeks: 0,
             resume_at: None,
         }
@@ -178,6 +182,11 @@ impl State {
         &self.queue
     }
 
+    /// Which tracks the queue holds, in order, as one number ([`queue_fingerprint`]).
+    pub fn queue_fingerprint(&self) -> u64 {
+        self.queue_print
+    }
+
     pub fn index(&self) -> Option<usize> {
         self.index
     }
@@ -209,6 +218,7 @@ impl State {
         if index >= queue.len() {
             return;
         }
+        self.queue_print = queue_fingerprint(queue.iter().map(|q| q.id));
         self.queue = queue;
         self.index = Some(index);
         self.position = position.max(0.0);
@@ -282,6 +292,7 @@ impl State {
 
     /// Plays `queue[index]`; the queue replaces the old one.
     pub fn play_queue(&mut self, queue: Vec<QueueItem>, index: usize) -> Option<Event> {
+        self.queue_print = queue_fingerprint(queue.iter().map(|q| q.id));
         self.queue = queue;
         self.resume_at = None;
         self.start(index)
@@ -596,4 +607,14 @@ impl State {
             .style(theme::panel)
             .into()
     }
+}
+
+/// A queue's track ids, in order, as one number (FNV-1a): whether the kept queue changed.
+pub fn queue_fingerprint(ids: impl Iterator<Item = i64>) -> u64 {
+    use std::hash::Hasher;
+    let mut h = fnv::FnvHasher::default();
+    for id in ids {
+        h.write_i64(id);
+    }
+    h.finish()
 }

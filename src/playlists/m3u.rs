@@ -255,11 +255,17 @@ fn render_path(dir: &Path, track: &Path) -> String {
     };
     match shown.to_str() {
         Some(s) if reads_back_plain(s) => s.to_owned(),
-        _ => format!(
-            "file://{}",
-            percent_encode(track.as_os_str().as_bytes(), URI_PATH)
-        ),
+        _ => file_uri(&track),
     }
+}
+
+/// `path` (absolute) as a `file://` URI, every byte but RFC 3986's unreserved ones and `/`
+/// percent-encoded (so names that are not UTF-8 survive too).
+pub fn file_uri(path: &Path) -> String {
+    format!(
+        "file://{}",
+        percent_encode(path.as_os_str().as_bytes(), URI_PATH)
+    )
 }
 
 /// Whether `s` on a line of its own is read back by [`parse_m3u`] as that same path.
