@@ -25,6 +25,7 @@ pub mod lpc;
 pub mod mel;
 pub mod musicnn_input;
 pub mod rhythm;
+pub mod seed_inputs;
 pub mod spectral;
 pub mod spectrogram_image;
 pub mod stft;

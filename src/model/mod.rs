@@ -5,5 +5,6 @@ pub mod assets;
 pub mod device;
 pub mod emotion;
 pub mod musicnn;
+pub mod seeds;
 pub mod segments;
 pub mod tagger;
