@@ -30,6 +30,7 @@ pub fn run(cli: Cli) -> Result<()> {
             members,
             folds,
             epochs,
+            no_final,
             no_augment,
             confidence_weight,
             mixup,
@@ -43,12 +44,36 @@ pub fn run(cli: Cli) -> Result<()> {
             device,
             json,
         } => {
+            let command = std::env::args().collect::<Vec<_>>().join(" ");
+            let arch = match arch.split() {
+                Ok(arch) => arch,
+                Err(seed_arch) => {
+                    let mut opts = crate::train::seeds::SeedOptions::for_arch(seed_arch);
+                    opts.seed = seed;
+                    if let Some(e) = epochs {
+                        opts.max_epochs = e;
+                    }
+                    return super::seeds::run_seed_train(
+                        super::seeds::SeedRun {
+                            manifest: &manifest,
+                            opts,
+                            folds,
+                            no_final,
+                            out_dir: &out_dir,
+                            device,
+                            command: &command,
+                            json,
+                        },
+                        &mut out,
+                    );
+                }
+            };
             let opts = crate::train::TrainOptions {
                 arch,
                 features,
                 hidden,
                 members,
-                epochs,
+                epochs: epochs.unwrap_or(60),
                 augment: !no_augment,
                 confidence_weight,
                 mixup,
@@ -58,7 +83,6 @@ pub fn run(cli: Cli) -> Result<()> {
                 seed,
                 ..Default::default()
             };
-            let command = std::env::args().collect::<Vec<_>>().join(" ");
             super::train::run_train(
                 super::train::TrainRun {
                     manifest: &manifest,

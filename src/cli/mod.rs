@@ -101,8 +101,10 @@ pub enum Command {
         /// CSV with columns path, quadrant, artist [, valence, arousal, tag_agreement, title].
         #[arg(long)]
         manifest: PathBuf,
-        #[arg(long, value_enum, default_value_t = Arch::Attn)]
-        arch: Arch,
+        /// The emotion model's architectures, or a seed paper's system on its own inputs
+        /// (`seed000`..`seed004`; see docs/seeds.md).
+        #[arg(long, value_enum, default_value_t = TrainArch::Attn)]
+        arch: TrainArch,
         #[arg(long, value_enum, default_value_t = FeatureSet::All)]
         features: FeatureSet,
         #[arg(long, default_value_t = 128)]
@@ -113,9 +115,13 @@ pub enum Command {
         /// Outer cross-validation folds (0: skip cross-validation).
         #[arg(long, default_value_t = 5)]
         folds: usize,
-        /// Epochs per member (the best one on its inner validation artists is kept).
-        #[arg(long, default_value_t = 60)]
-        epochs: usize,
+        /// Epochs per member (the best one on its inner validation artists is kept); default
+        /// 60, and for the seed systems at most 30 with early stopping.
+        #[arg(long)]
+        epochs: Option<usize>,
+        /// Seed systems: cross-validation only, no model on all rows.
+        #[arg(long)]
+        no_final: bool,
         #[arg(long)]
         no_augment: bool,
         /// Weight tracks by their label confidence (`tag_agreement`).
@@ -301,7 +307,38 @@ mod analyze;
 mod engine;
 mod playlists;
 mod scenes;
+mod seeds;
 mod train;
+
+/// `valence train --arch`: the emotion model's architectures and the seed systems.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TrainArch {
+    Logreg,
+    Attn,
+    BigruAttn,
+    Seed000,
+    Seed001,
+    Seed002,
+    Seed003,
+    Seed004,
+}
+
+impl TrainArch {
+    /// The emotion model's architecture, or the seed system.
+    pub fn split(self) -> std::result::Result<Arch, crate::model::seeds::SeedArch> {
+        use crate::model::seeds::SeedArch;
+        match self {
+            TrainArch::Logreg => Ok(Arch::Logreg),
+            TrainArch::Attn => Ok(Arch::Attn),
+            TrainArch::BigruAttn => Ok(Arch::BigruAttn),
+            TrainArch::Seed000 => Err(SeedArch::Seed000),
+            TrainArch::Seed001 => Err(SeedArch::Seed001),
+            TrainArch::Seed002 => Err(SeedArch::Seed002),
+            TrainArch::Seed003 => Err(SeedArch::Seed003),
+            TrainArch::Seed004 => Err(SeedArch::Seed004),
+        }
+    }
+}
 
 /// Said if an engine command reaches the light dispatcher (a bug: `main` hands them over).
 const IN_ENGINE: &str = "this command runs in valence-engine";

@@ -38,9 +38,23 @@ impl Dataset {
 /// route); rows that fail are returned as bad.
 pub fn load_dataset<E: std::fmt::Display>(
     manifest: &Manifest,
-    mut features: impl FnMut(&std::path::Path) -> Result<SegmentFeatures, E>,
-    mut progress: impl FnMut(usize, usize),
+    features: impl FnMut(&std::path::Path) -> Result<SegmentFeatures, E>,
+    progress: impl FnMut(usize, usize),
 ) -> (Dataset, Vec<BadRow>) {
+    let (mut ds, feats, bad) = load_rows(manifest, features, |f| f.is_empty(), progress);
+    ds.feats = feats;
+    (ds, bad)
+}
+
+/// Every manifest row's labels, targets and group, with its inputs from `inputs` (any
+/// kind: the seed systems read their own); rows that fail or whose inputs are `empty` are
+/// returned as bad. The returned `Dataset` has no segment features.
+pub fn load_rows<T, E: std::fmt::Display>(
+    manifest: &Manifest,
+    mut inputs: impl FnMut(&std::path::Path) -> Result<T, E>,
+    empty: impl Fn(&T) -> bool,
+    mut progress: impl FnMut(usize, usize),
+) -> (Dataset, Vec<T>, Vec<BadRow>) {
     let mut ds = Dataset {
         feats: Vec::new(),
         labels: Vec::new(),
@@ -49,15 +63,16 @@ pub fn load_dataset<E: std::fmt::Display>(
         groups: Vec::new(),
         paths: Vec::new(),
     };
+    let mut out = Vec::new();
     let mut bad = Vec::new();
     for (i, row) in manifest.rows.iter().enumerate() {
         progress(i, manifest.rows.len());
-        match features(&row.path) {
-            Ok(f) if !f.is_empty() => {
+        match inputs(&row.path) {
+            Ok(f) if !empty(&f) => {
                 let q = row.quadrant;
                 let v = row.valence.unwrap_or(0.5 * q.valence_sign() as f32);
                 let a = row.arousal.unwrap_or(0.5 * q.arousal_sign() as f32);
-                ds.feats.push(f);
+                out.push(f);
                 ds.labels.push(q.index());
                 ds.targets.push([v, a]);
                 ds.confidence
@@ -76,5 +91,5 @@ pub fn load_dataset<E: std::fmt::Display>(
         }
     }
     progress(manifest.rows.len(), manifest.rows.len());
-    (ds, bad)
+    (ds, out, bad)
 }

@@ -292,12 +292,12 @@ fn mixup(b: Batch, alpha: f64, rng: &mut Rng) -> Batch {
 }
 
 /// Weighted per-axis losses of points `pred` (N, 2) against a batch's targets.
-fn point_loss(
+pub(crate) fn point_loss(
     pred: &Tensor,
     target: &Tensor,
     sign: &Tensor,
     weight: &Tensor,
-    opts: &TrainOptions,
+    sign_loss: f64,
 ) -> Tensor {
     let w = weight.unsqueeze(-1);
     let wsum = w.sum(Kind::Float).clamp_min(1e-6) * 2.0;
@@ -308,14 +308,14 @@ fn point_loss(
         None,
         Reduction::Sum,
     ) / &wsum;
-    mse + bce * opts.sign_loss
+    mse + bce * sign_loss
 }
 
 /// Seed 002's improved center loss, with the batch's class means (detached) as centres:
 /// mean over tracks of ||x - c_own||^2 / (sum over other classes ||x - c_j||^2 + 1), which
 /// pulls a track towards its quadrant's centre and pushes it from the others. Classes
 /// missing from the batch take no part.
-fn center_loss(repr: &Tensor, label: &Tensor) -> Tensor {
+pub(crate) fn center_loss(repr: &Tensor, label: &Tensor) -> Tensor {
     let onehot = label.one_hot(4).to_kind(Kind::Float); // (B, 4)
     let counts = onehot.sum_dim_intlist(0, false, Kind::Float); // (4,)
     let present = counts.gt(0.0).to_kind(Kind::Float);
@@ -334,7 +334,7 @@ fn center_loss(repr: &Tensor, label: &Tensor) -> Tensor {
 }
 
 /// 1 - CCC per axis over the batch, averaged.
-fn ccc_loss(pred: &Tensor, target: &Tensor) -> Tensor {
+pub(crate) fn ccc_loss(pred: &Tensor, target: &Tensor) -> Tensor {
     let mp = pred.mean_dim(0, true, Kind::Float);
     let mt = target.mean_dim(0, true, Kind::Float);
     let cov = ((pred - &mp) * (target - &mt)).mean_dim(0, false, Kind::Float);
@@ -347,7 +347,7 @@ fn ccc_loss(pred: &Tensor, target: &Tensor) -> Tensor {
 
 fn loss(net: &EmotionNet, b: &Batch, opts: &TrainOptions) -> Tensor {
     let out = net.forward(&b.x, &b.mask, true);
-    let mut total = point_loss(&out.track_va, &b.target, &b.sign, &b.weight, opts);
+    let mut total = point_loss(&out.track_va, &b.target, &b.sign, &b.weight, opts.sign_loss);
     if opts.ccc_loss > 0.0 {
         total += ccc_loss(&out.track_va, &b.target) * opts.ccc_loss;
     }
@@ -368,7 +368,7 @@ fn loss(net: &EmotionNet, b: &Batch, opts: &TrainOptions) -> Tensor {
             &expand(&b.target),
             &expand(&b.sign),
             &seg_w,
-            opts,
+            opts.sign_loss,
         );
         total += seg * opts.segment_loss;
     }
@@ -417,7 +417,7 @@ pub(crate) fn quadrant_of(p: &[f32; 2]) -> usize {
 
 /// Selection score of predictions on labelled items: macro-F1 of the points' quadrants plus
 /// the mean CCC of valence and arousal (both matter to users).
-fn selection_score(ds: &Dataset, idx: &[usize], pred: &[PointPrediction]) -> f64 {
+pub(crate) fn selection_score(ds: &Dataset, idx: &[usize], pred: &[PointPrediction]) -> f64 {
     let truth: Vec<usize> = idx.iter().map(|&i| ds.labels[i]).collect();
     let q: Vec<usize> = pred.iter().map(|p| quadrant_of(&p.track)).collect();
     let f1 = Confusion::from_pairs(&truth, &q).macro_f1();
@@ -614,7 +614,7 @@ pub fn train_ensemble(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::model::segments::SegmentFeatures;
     use crate::mood::argmax;
@@ -800,6 +800,21 @@ mod tests {
         assert!(e.to_string().contains("missing"), "{e}");
         std::fs::write(dir.path().join("config.json"), "{").unwrap();
         assert!(EmotionModel::load(dir.path(), Device::Cpu).is_err());
+    }
+
+    #[test]
+    fn improved_center_loss_matches_a_hand_computed_value() {
+        // Three 2-d representations, classes 0, 0, 1 (2 and 3 absent). Centres: class 0 =
+        // mean of (0,0) and (2,0) = (1,0); class 1 = (0,2). Per track, own / (others + 1):
+        // (0,0): 1 / (4 + 1) = 0.2; (2,0): 1 / (8 + 1) = 1/9; (0,2): 0 / (5 + 1) = 0.
+        // Mean: (0.2 + 1/9) / 3 = 0.1037037.
+        let repr = Tensor::from_slice(&[0f32, 0.0, 2.0, 0.0, 0.0, 2.0]).view([3, 2]);
+        let label = Tensor::from_slice(&[0i64, 0, 1]);
+        let l = center_loss(&repr, &label).double_value(&[]);
+        assert!((l - (0.2 + 1.0 / 9.0) / 3.0).abs() < 1e-6, "{l}");
+        // All tracks at their own centre: 0.
+        let at = Tensor::from_slice(&[1f32, 0.0, 1.0, 0.0, 0.0, 2.0]).view([3, 2]);
+        assert!(center_loss(&at, &label).double_value(&[]).abs() < 1e-7);
     }
 
     #[test]

@@ -29,6 +29,7 @@ pub mod dataset;
 pub mod fit;
 pub mod folds;
 pub mod manifest;
+pub mod seeds;
 pub mod metrics;
 
 pub use cv::{nested_cv, score, CandidateResult, NestedResult, Scored};
