@@ -2,6 +2,7 @@
 //! buffers, reused between calls (realfft uses its input as scratch, so callers' frames are
 //! copied in).
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use realfft::{RealFftPlanner, RealToComplex};
@@ -82,17 +83,22 @@ pub(crate) fn from_f64<T: FftNum>(x: f64) -> T {
     T::from_f64(x).unwrap_or_else(T::zero)
 }
 
-/// Complex FFT (forward or inverse) of arbitrary length, in place. Unnormalised.
+/// Complex FFT (forward or inverse) of arbitrary length, in place. Unnormalised. Plans are
+/// cached per thread (the frame-wise residual phase runs two per frame).
 pub(crate) fn complex_fft(data: &mut [Complex<f64>], inverse: bool) {
+    thread_local! {
+        static PLANNER: RefCell<FftPlanner<f64>> = RefCell::new(FftPlanner::new());
+    }
     if data.is_empty() {
         return;
     }
-    let mut planner = FftPlanner::<f64>::new();
-    let fft = if inverse {
-        planner.plan_fft_inverse(data.len())
-    } else {
-        planner.plan_fft_forward(data.len())
-    };
+    let fft = PLANNER.with_borrow_mut(|planner| {
+        if inverse {
+            planner.plan_fft_inverse(data.len())
+        } else {
+            planner.plan_fft_forward(data.len())
+        }
+    });
     fft.process(data);
 }
 

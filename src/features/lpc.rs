@@ -68,10 +68,8 @@ pub fn lpc_residual(x: &[f64], a: &[f64]) -> Vec<f64> {
     (0..x.len())
         .map(|t| {
             let mut p = 0.0;
-            for (i, ai) in a.iter().enumerate() {
-                if t > i {
-                    p += ai * x[t - 1 - i];
-                }
+            for (i, ai) in a.iter().enumerate().take(t) {
+                p += ai * x[t - 1 - i];
             }
             x[t] - p
         })
