@@ -130,28 +130,38 @@ impl EmotionNet {
                 pool: Some(lin("pool", h, 1)),
                 va: lin("va", h, 2),
             },
-            Arch::BigruAttn => Self {
-                heads: cfg.heads,
-                dropout: cfg.dropout,
-                proj: Some(lin("proj", d, h)),
-                gru: Some(nn::gru(
-                    p / "gru",
-                    h,
-                    h / 2,
-                    nn::RNNConfig {
-                        bidirectional: true,
-                        batch_first: true,
-                        ..Default::default()
-                    },
-                )),
-                q: Some(lin("q", h, h)),
-                k: Some(lin("k", h, h)),
-                v: Some(lin("v", h, h)),
-                o: Some(lin("o", h, h)),
-                ln: Some(nn::layer_norm(p / "ln", vec![h], Default::default())),
-                pool: Some(lin("pool", h, 1)),
-                va: lin("va", h, 2),
-            },
+            Arch::BigruAttn => Self::bigru_attn(p, d, h, cfg.heads, cfg.dropout),
+        }
+    }
+
+    /// The `bigru_attn` network on `input_dim`-d segments (also seed 000's network,
+    /// `model::seeds`): a projection to `hidden`, a BiGRU (`hidden / 2` per direction),
+    /// `heads`-head self-attention, attention pooling and the valence/arousal head. The
+    /// variables (and their creation order) are those `new` gives `Arch::BigruAttn`.
+    pub fn bigru_attn(p: &nn::Path, input_dim: i64, hidden: i64, heads: i64, dropout: f64) -> Self {
+        let h = hidden;
+        let lin = |name: &str, i: i64, o: i64| nn::linear(p / name, i, o, Default::default());
+        Self {
+            heads,
+            dropout,
+            proj: Some(lin("proj", input_dim, h)),
+            gru: Some(nn::gru(
+                p / "gru",
+                h,
+                h / 2,
+                nn::RNNConfig {
+                    bidirectional: true,
+                    batch_first: true,
+                    ..Default::default()
+                },
+            )),
+            q: Some(lin("q", h, h)),
+            k: Some(lin("k", h, h)),
+            v: Some(lin("v", h, h)),
+            o: Some(lin("o", h, h)),
+            ln: Some(nn::layer_norm(p / "ln", vec![h], Default::default())),
+            pool: Some(lin("pool", h, 1)),
+            va: lin("va", h, 2),
         }
     }
 
@@ -395,5 +405,75 @@ impl EmotionModel {
             embedding,
             model_version: self.cfg.version.clone(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `bigru_attn` (shared with seed 000) keeps the variable names and shapes a stored
+    /// `bigru_attn` model was saved under, and `new` builds exactly it. (Values are not
+    /// compared: the torch seed is global and tests run in parallel.)
+    #[test]
+    fn bigru_attn_variables_are_the_stored_ones() {
+        let cfg = EmotionConfig {
+            arch: Arch::BigruAttn,
+            features: FeatureSet::Emb,
+            hidden: 32,
+            heads: 4,
+            dropout: 0.1,
+            mean: vec![],
+            std: vec![],
+            version: "test".into(),
+            features_version: 1,
+            members: 1,
+            calibration: Calibration::default(),
+        };
+        let d = FeatureSet::Emb.dim() as i64;
+        let shapes = |vs: &nn::VarStore| {
+            let mut v: Vec<(String, Vec<i64>)> = vs
+                .variables()
+                .into_iter()
+                .map(|(k, t)| (k, t.size()))
+                .collect();
+            v.sort();
+            v
+        };
+        let a = nn::VarStore::new(Device::Cpu);
+        let _ = EmotionNet::new(&(a.root() / "m0"), &cfg);
+        let b = nn::VarStore::new(Device::Cpu);
+        let _ = EmotionNet::bigru_attn(&(b.root() / "m0"), d, 32, 4, 0.1);
+        let mut expected: Vec<(String, Vec<i64>)> = vec![
+            ("m0.proj.weight".into(), vec![32, d]),
+            ("m0.proj.bias".into(), vec![32]),
+            ("m0.q.weight".into(), vec![32, 32]),
+            ("m0.q.bias".into(), vec![32]),
+            ("m0.k.weight".into(), vec![32, 32]),
+            ("m0.k.bias".into(), vec![32]),
+            ("m0.v.weight".into(), vec![32, 32]),
+            ("m0.v.bias".into(), vec![32]),
+            ("m0.o.weight".into(), vec![32, 32]),
+            ("m0.o.bias".into(), vec![32]),
+            ("m0.ln.weight".into(), vec![32]),
+            ("m0.ln.bias".into(), vec![32]),
+            ("m0.pool.weight".into(), vec![1, 32]),
+            ("m0.pool.bias".into(), vec![1]),
+            ("m0.va.weight".into(), vec![2, 32]),
+            ("m0.va.bias".into(), vec![2]),
+        ];
+        for dir in ["", "_reverse"] {
+            for (name, shape) in [
+                ("weight_ih_l0", vec![48, 32]),
+                ("weight_hh_l0", vec![48, 16]),
+                ("bias_ih_l0", vec![48]),
+                ("bias_hh_l0", vec![48]),
+            ] {
+                expected.push((format!("m0.gru.{name}{dir}"), shape));
+            }
+        }
+        expected.sort();
+        assert_eq!(shapes(&a), expected);
+        assert_eq!(shapes(&b), expected);
     }
 }
