@@ -626,7 +626,7 @@ mod tests {
         let samples: Vec<i16> = (0..sr * 4)
             .map(|i| (9000.0 * (i as f32 * 440.0 * std::f32::consts::TAU / sr as f32).sin()) as i16)
             .collect();
-        crate::audio::wav::write_wav_pcm16(&wav, &samples, sr as u32, 1).unwrap();
+        crate::audio::write_wav_pcm16(&wav, &samples, sr as u32, 1).unwrap();
         let cache = SeedCache::new(dir.path().join("cache"));
         let a = cache.get_or_extract(&wav, SeedArch::Seed001).unwrap();
         let files: Vec<_> = std::fs::read_dir(dir.path().join("cache"))
