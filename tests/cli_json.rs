@@ -291,11 +291,12 @@ fn every_data_command_prints_json() {
         "artist_name": "Nobody", "track_name": "Nowhere"}}));
     let listens = d.join("listens.json");
     std::fs::write(&listens, Value::from(listens_json).to_string()).expect("listens");
-    let (m3u, png, codebook, model) = (
+    let (m3u, png, codebook, model, seed_model) = (
         s(&d.join("calm.m3u8")),
         s(&d.join("s0.png")),
         s(&d.join("cb.vlcb")),
         s(&d.join("model")),
+        s(&d.join("seed-model")),
     );
     let (song, music_s, manifest_s, listens_s) =
         (s(&songs[0]), s(&music), s(&manifest), s(&listens));
@@ -358,6 +359,8 @@ fn every_data_command_prints_json() {
             |j| j["all_clips"]["scenes"] == 2),
         (vec!["train", "--manifest", &manifest_s, "--folds", "0", "--members", "2", "--epochs", "1", "--out", &model],
             |j| j["tracks"] == 4 && j["final"][0]["oof_score"].is_f64()),
+        (vec!["train", "--arch", "seed004", "--manifest", &manifest_s, "--folds", "0", "--epochs", "1", "--out", &seed_model],
+            |j| j["tracks"] == 4 && j["model"].as_str().is_some_and(|m| Path::new(m).join("model.safetensors").is_file())),
         (vec!["sanity"], |j| j["share"].is_f64()),
         // Last: these move the library.
         (vec!["backup"], |j| j["backup_dir"].is_string()),

@@ -16,8 +16,8 @@ use crate::model::seeds::SeedArch;
 use crate::train::dataset::load_rows;
 use crate::train::metrics::{summarize, summarize_regression, FoldMetrics, MeanSd};
 use crate::train::seeds::{
-    seed_cv, train_final, SeedCache, SeedConfig, SeedCvResult, SeedData, SeedModel,
-    SeedOptions, SEED_INPUTS_VERSION, SEED_MODEL_VERSION,
+    seed_cv, train_final, SeedCache, SeedConfig, SeedCvResult, SeedData, SeedModel, SeedOptions,
+    SEED_INPUTS_VERSION, SEED_MODEL_VERSION,
 };
 
 /// What `valence train --arch seedNNN` was asked to do.
@@ -198,7 +198,10 @@ pub fn run_seed_train(run: SeedRun, out: &mut impl Write) -> Result<()> {
             cv_secs / 60.0,
         );
         let _ = writeln!(md, "{TABLE_HEAD}\n{}\n", table_row(&res, &cost));
-        let _ = writeln!(md, "Per fold (macro-F1, best epoch / epochs run, seconds):\n");
+        let _ = writeln!(
+            md,
+            "Per fold (macro-F1, best epoch / epochs run, seconds):\n"
+        );
         for (i, f) in res.folds.iter().enumerate() {
             let _ = writeln!(
                 md,

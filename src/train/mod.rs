@@ -29,8 +29,8 @@ pub mod dataset;
 pub mod fit;
 pub mod folds;
 pub mod manifest;
-pub mod seeds;
 pub mod metrics;
+pub mod seeds;
 
 pub use cv::{nested_cv, score, CandidateResult, NestedResult, Scored};
 pub use dataset::{load_dataset, Dataset};
