@@ -53,6 +53,9 @@ pub fn run(cli: Cli) -> Result<()> {
                     if let Some(e) = epochs {
                         opts.max_epochs = e;
                     }
+                    if let Some(w) = center_loss {
+                        opts.center_loss = w;
+                    }
                     return super::seeds::run_seed_train(
                         super::seeds::SeedRun {
                             manifest: &manifest,
@@ -78,7 +81,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 confidence_weight,
                 mixup,
                 sign_loss,
-                center_loss,
+                center_loss: center_loss.unwrap_or(0.0),
                 dropout,
                 seed,
                 ..Default::default()

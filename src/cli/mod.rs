@@ -133,9 +133,10 @@ pub enum Command {
         /// Weight of the logistic loss on the quadrant's signs.
         #[arg(long, default_value_t = 0.5)]
         sign_loss: f64,
-        /// Weight of seed 002's improved center loss (0: off).
-        #[arg(long, default_value_t = 0.0)]
-        center_loss: f64,
+        /// Weight of seed 002's improved center loss (0: off; default 0, and 0.1 for
+        /// `seed002`).
+        #[arg(long)]
+        center_loss: Option<f64>,
         #[arg(long, default_value_t = 0.3)]
         dropout: f64,
         #[arg(long, default_value_t = 7)]

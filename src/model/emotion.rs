@@ -277,23 +277,13 @@ impl EmotionModel {
 
     /// Writes `config.json`, `model.safetensors` and `VERSION` into `dir`.
     pub fn save(&self, dir: &Path) -> Result<(), EmotionError> {
-        std::fs::create_dir_all(dir).map_err(|e| EmotionError::Load(e.to_string()))?;
-        let cfg = serde_json::to_string_pretty(&self.cfg)
-            .map_err(|e| EmotionError::Load(e.to_string()))?;
-        std::fs::write(dir.join("config.json"), cfg)
-            .map_err(|e| EmotionError::Load(e.to_string()))?;
+        save_model(dir, &self.cfg, &self.vs)?;
         std::fs::write(dir.join("VERSION"), format!("{}\n", self.cfg.version))
-            .map_err(|e| EmotionError::Load(e.to_string()))?;
-        self.vs.save(dir.join("model.safetensors"))?;
-        Ok(())
+            .map_err(|e| EmotionError::Load(e.to_string()))
     }
 
     pub fn load(dir: &Path, device: Device) -> Result<Self, EmotionError> {
-        let cfg_path = dir.join("config.json");
-        let text = std::fs::read_to_string(&cfg_path)
-            .map_err(|e| EmotionError::Load(format!("{}: {e}", cfg_path.display())))?;
-        let cfg: EmotionConfig = serde_json::from_str(&text)
-            .map_err(|e| EmotionError::Load(format!("{}: {e}", cfg_path.display())))?;
+        let (cfg, cfg_path): (EmotionConfig, _) = read_config(dir)?;
         let d = cfg.features.dim();
         if cfg.mean.len() != d || cfg.std.len() != d {
             return Err(EmotionError::Load(format!(
@@ -304,12 +294,7 @@ impl EmotionModel {
             )));
         }
         let mut m = Self::new(cfg, device);
-        let w = dir.join("model.safetensors");
-        if !w.exists() {
-            return Err(EmotionError::Load(format!("{} is missing", w.display())));
-        }
-        m.vs.load(&w)
-            .map_err(|e| EmotionError::Load(format!("{}: {e}", w.display())))?;
+        load_weights(&mut m.vs, dir)?;
         Ok(m)
     }
 
@@ -406,6 +391,41 @@ impl EmotionModel {
             model_version: self.cfg.version.clone(),
         })
     }
+}
+
+/// Writes a model folder: `config.json` (`cfg`) and `model.safetensors` (`vs`).
+pub(crate) fn save_model<C: Serialize>(
+    dir: &Path,
+    cfg: &C,
+    vs: &nn::VarStore,
+) -> Result<(), EmotionError> {
+    std::fs::create_dir_all(dir).map_err(|e| EmotionError::Load(e.to_string()))?;
+    let text = serde_json::to_string_pretty(cfg).map_err(|e| EmotionError::Load(e.to_string()))?;
+    std::fs::write(dir.join("config.json"), text).map_err(|e| EmotionError::Load(e.to_string()))?;
+    vs.save(dir.join("model.safetensors"))?;
+    Ok(())
+}
+
+/// A model folder's `config.json`, and its path (for messages).
+pub(crate) fn read_config<C: serde::de::DeserializeOwned>(
+    dir: &Path,
+) -> Result<(C, std::path::PathBuf), EmotionError> {
+    let path = dir.join("config.json");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| EmotionError::Load(format!("{}: {e}", path.display())))?;
+    let cfg = serde_json::from_str(&text)
+        .map_err(|e| EmotionError::Load(format!("{}: {e}", path.display())))?;
+    Ok((cfg, path))
+}
+
+/// Loads a model folder's `model.safetensors` into `vs` (whose variables name the weights).
+pub(crate) fn load_weights(vs: &mut nn::VarStore, dir: &Path) -> Result<(), EmotionError> {
+    let w = dir.join("model.safetensors");
+    if !w.exists() {
+        return Err(EmotionError::Load(format!("{} is missing", w.display())));
+    }
+    vs.load(&w)
+        .map_err(|e| EmotionError::Load(format!("{}: {e}", w.display())))
 }
 
 #[cfg(test)]

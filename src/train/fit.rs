@@ -232,16 +232,7 @@ fn make_batch(
         .view([idx.len() as i64, tmax as i64])
         .to_device(device);
     let target: Vec<f32> = idx.iter().flat_map(|&i| ds.targets[i]).collect();
-    let sign: Vec<f32> = idx
-        .iter()
-        .flat_map(|&i| {
-            let q = Quadrant::from_index(ds.labels[i]).unwrap_or(Quadrant::Q1);
-            [
-                (q.valence_sign() > 0) as i32 as f32,
-                (q.arousal_sign() > 0) as i32 as f32,
-            ]
-        })
-        .collect();
+    let sign = sign_targets(ds, idx);
     let weight: Vec<f32> = idx
         .iter()
         .map(|&i| {
@@ -264,6 +255,20 @@ fn make_batch(
                 .to_device(device),
         ),
     }
+}
+
+/// Per item of `idx`, (valence > 0, arousal > 0) of its quadrant label as 1/0: the sign
+/// loss's targets, flattened.
+pub(crate) fn sign_targets(ds: &Dataset, idx: &[usize]) -> Vec<f32> {
+    idx.iter()
+        .flat_map(|&i| {
+            let q = Quadrant::from_index(ds.labels[i]).unwrap_or(Quadrant::Q1);
+            [
+                (q.valence_sign() > 0) as i32 as f32,
+                (q.arousal_sign() > 0) as i32 as f32,
+            ]
+        })
+        .collect()
 }
 
 /// Mixup: each track is blended with another of the batch (inputs padded to one length, the

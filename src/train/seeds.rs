@@ -28,15 +28,15 @@ use super::cache::content_hash;
 use super::cv::{score, Scored};
 use super::dataset::Dataset;
 use super::fit::{
-    ccc_loss, center_loss, fit_calibration, point_loss, selection_score, PointPrediction,
-    TrainError,
+    ccc_loss, center_loss, fit_calibration, point_loss, selection_score, sign_targets,
+    PointPrediction, TrainError,
 };
 use super::folds::grouped_folds;
 use super::seeded;
 use crate::features::seed_inputs::{seed_inputs, PartSpec, CLIP_SECONDS, SEED_SAMPLE_RATE};
-use crate::model::emotion::EmotionError;
+use crate::model::emotion::{load_weights, read_config, save_model, EmotionError};
 use crate::model::seeds::{build, SeedArch, SeedNet};
-use crate::mood::{Calibration, Quadrant};
+use crate::mood::Calibration;
 
 /// Version of the seed inputs on disk; bump when `features::seed_inputs` changes.
 pub const SEED_INPUTS_VERSION: u32 = 1;
@@ -165,22 +165,13 @@ impl SeedModel {
         })
     }
 
+    /// Writes `config.json` and `model.safetensors` into `dir`.
     pub fn save(&self, dir: &Path) -> Result<(), EmotionError> {
-        let io = |e: std::io::Error| EmotionError::Load(e.to_string());
-        std::fs::create_dir_all(dir).map_err(io)?;
-        let cfg = serde_json::to_string_pretty(&self.cfg)
-            .map_err(|e| EmotionError::Load(e.to_string()))?;
-        std::fs::write(dir.join("config.json"), cfg).map_err(io)?;
-        self.vs.save(dir.join("model.safetensors"))?;
-        Ok(())
+        save_model(dir, &self.cfg, &self.vs)
     }
 
     pub fn load(dir: &Path, device: Device) -> Result<Self, EmotionError> {
-        let cfg_path = dir.join("config.json");
-        let text = std::fs::read_to_string(&cfg_path)
-            .map_err(|e| EmotionError::Load(format!("{}: {e}", cfg_path.display())))?;
-        let cfg: SeedConfig = serde_json::from_str(&text)
-            .map_err(|e| EmotionError::Load(format!("{}: {e}", cfg_path.display())))?;
+        let (cfg, cfg_path): (SeedConfig, _) = read_config(dir)?;
         let parts = cfg.arch.parts();
         let sizes_ok = cfg.mean.len() == parts.len()
             && cfg.std.len() == parts.len()
@@ -198,12 +189,7 @@ impl SeedModel {
             )));
         }
         let mut m = Self::new(cfg, device);
-        let w = dir.join("model.safetensors");
-        if !w.exists() {
-            return Err(EmotionError::Load(format!("{} is missing", w.display())));
-        }
-        m.vs.load(&w)
-            .map_err(|e| EmotionError::Load(format!("{}: {e}", w.display())))?;
+        load_weights(&mut m.vs, dir)?;
         Ok(m)
     }
 }
@@ -396,16 +382,7 @@ pub fn fit_seed(
             let meta = &data.meta;
             let n = chunk.len() as i64;
             let target: Vec<f32> = chunk.iter().flat_map(|&i| meta.targets[i]).collect();
-            let sign: Vec<f32> = chunk
-                .iter()
-                .flat_map(|&i| {
-                    let q = Quadrant::from_index(meta.labels[i]).unwrap_or(Quadrant::Q1);
-                    [
-                        (q.valence_sign() > 0) as i32 as f32,
-                        (q.arousal_sign() > 0) as i32 as f32,
-                    ]
-                })
-                .collect();
+            let sign = sign_targets(meta, chunk);
             let target = Tensor::from_slice(&target).view([n, 2]).to_device(device);
             let sign = Tensor::from_slice(&sign).view([n, 2]).to_device(device);
             let weight = Tensor::ones([n], (Kind::Float, device));

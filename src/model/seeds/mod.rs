@@ -123,8 +123,6 @@ fn head(linear: &nn::Linear, repr: Tensor, dropout: f64, train: bool) -> SeedOut
 
 #[cfg(test)]
 mod tests {
-    use std::time::Instant;
-
     use tch::nn::OptimizerConfig;
     use tch::{Device, Kind, Tensor};
 
@@ -330,55 +328,6 @@ mod tests {
             assert!(n > 1000 && n < 1_000_000, "{}: {n}", arch.name());
             // Batch-norm running statistics are stored but not counted.
             assert!(n <= direct, "{}: {n} > {direct}", arch.name());
-        }
-    }
-
-    /// CPU seconds used by this process so far (all threads).
-    fn cpu_seconds() -> f64 {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: `ts` is a valid, writable timespec.
-        unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
-        ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
-    }
-
-    /// Forward + backward + Adam step on a batch of 32 full-size clips, per architecture:
-    /// `cargo test --lib model::seeds -- --ignored --nocapture --test-threads=1`. Prints
-    /// wall-clock seconds (min / median of 8 steps after a warm-up) and CPU seconds (all
-    /// threads; less sensitive to other processes on a shared machine).
-    #[test]
-    #[ignore]
-    fn full_batch_step_time() {
-        tch::manual_seed(0);
-        println!("torch threads: {}", tch::get_num_threads());
-        for arch in SeedArch::ALL {
-            let (vs, net) = fresh(arch);
-            let mut opt = nn::Adam::default().build(&vs, 1e-3).unwrap();
-            let xs = noise(arch, 32, SEED_FRAMES as i64, SEED_SEGMENTS as i64);
-            let target = Tensor::zeros([32, 2], (Kind::Float, Device::Cpu));
-            let (mut wall, mut cpu) = (vec![], vec![]);
-            for i in 0..9 {
-                let (t0, c0) = (Instant::now(), cpu_seconds());
-                let out = net.forward_t(&xs, true);
-                opt.backward_step(&out.va.mse_loss(&target, tch::Reduction::Mean));
-                if i > 0 {
-                    wall.push(t0.elapsed().as_secs_f64());
-                    cpu.push(cpu_seconds() - c0);
-                }
-            }
-            wall.sort_by(f64::total_cmp);
-            cpu.sort_by(f64::total_cmp);
-            println!(
-                "{}: {} parameters, wall min {:.3} s median {:.3} s, cpu min {:.3} s median {:.3} s",
-                arch.name(),
-                param_count(&vs),
-                wall[0],
-                wall[wall.len() / 2],
-                cpu[0],
-                cpu[cpu.len() / 2],
-            );
         }
     }
 }
