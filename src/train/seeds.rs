@@ -35,7 +35,7 @@ use super::folds::grouped_folds;
 use super::seeded;
 use crate::features::seed_inputs::{seed_inputs, PartSpec, CLIP_SECONDS, SEED_SAMPLE_RATE};
 use crate::model::emotion::{load_weights, read_config, save_model, EmotionError};
-use crate::model::seeds::{build, SeedArch, SeedNet};
+use crate::model::seeds::{build, param_count, SeedArch, SeedNet};
 use crate::mood::Calibration;
 
 /// Version of the seed inputs on disk; bump when `features::seed_inputs` changes.
@@ -128,11 +128,7 @@ impl SeedModel {
 
     /// Trainable parameters.
     pub fn parameters(&self) -> i64 {
-        self.vs
-            .trainable_variables()
-            .iter()
-            .map(|t| t.numel() as i64)
-            .sum()
+        param_count(&self.vs)
     }
 
     /// Raw parts (B, shape...) standardised per feature entry, on the model's device.
