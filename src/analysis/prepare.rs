@@ -33,15 +33,32 @@ pub enum PrepareError {
 /// Which musicnn patches (3-s, non-overlapping) are analysed: patch `i` when
 /// `i % stride == stride / 2`, the middle patch of each `stride`-patch window. A track too
 /// short to reach one falls back to its last whole patch (or its zero-padded start).
+///
+/// `shifted`: the grid starts half a patch (1.496 s) into the audio, so its patches
+/// overlap the unshifted grid's by half. Training uses it to measure overlapping patches
+/// at test time (the unshifted and shifted patches together); the analyser does not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PatchPlan {
     pub stride: usize,
+    pub shifted: bool,
 }
+
+/// Half a patch at 16 kHz (187 x 256 / 2 samples), and the same time at 22.05 kHz.
+const SHIFT_16K: usize = PATCH_FRAMES * HOP / 2;
+const SHIFT_22K: usize = SHIFT_16K * DESCRIPTOR_SAMPLE_RATE as usize / 16_000;
 
 impl PatchPlan {
     pub fn new(stride: usize) -> Self {
         Self {
             stride: stride.max(1),
+            shifted: false,
+        }
+    }
+    /// The same plan on the grid shifted by half a patch.
+    pub fn shifted(self) -> Self {
+        Self {
+            shifted: true,
+            ..self
         }
     }
     pub fn offset(&self) -> usize {
@@ -102,6 +119,11 @@ impl Preparer {
         let mut rs16 = resampler(rate, musicnn_input::SAMPLE_RATE)?;
         let mut rs22 = resampler(rate, DESCRIPTOR_SAMPLE_RATE)?;
         let mut state = State::new(plan);
+        let (mut skip16, mut skip22) = if plan.shifted {
+            (SHIFT_16K, SHIFT_22K)
+        } else {
+            (0, 0)
+        };
         let mut decode_s = 0.0;
         let mut features_s = 0.0;
         let (mut o16, mut o22) = (Vec::new(), Vec::new());
@@ -114,8 +136,8 @@ impl Preparer {
             };
             o16.clear();
             o22.clear();
-            let c16 = branch(&mut rs16, &chunk, &mut o16)?;
-            let c22 = branch(&mut rs22, &chunk, &mut o22)?;
+            let c16 = skip(branch(&mut rs16, &chunk, &mut o16)?, &mut skip16);
+            let c22 = skip(branch(&mut rs22, &chunk, &mut o22)?, &mut skip22);
             decode_s += lap(&mut t);
             state.push16(c16, &mut self.mel)?;
             state.push22(c22, &mut self.desc)?;
@@ -130,8 +152,8 @@ impl Preparer {
             r.finish(&mut o22)?;
         }
         decode_s += lap(&mut t);
-        state.push16(&o16, &mut self.mel)?;
-        state.push22(&o22, &mut self.desc)?;
+        state.push16(skip(&o16, &mut skip16), &mut self.mel)?;
+        state.push22(skip(&o22, &mut skip22), &mut self.desc)?;
         let out = state.finish(&mut self.mel, &mut self.desc, decode_s)?;
         features_s += lap(&mut t);
         Ok(Prepared {
@@ -147,6 +169,13 @@ fn lap(t: &mut f64) -> f64 {
     let d = now - *t;
     *t = now;
     d
+}
+
+/// `x` without its first `*left` samples (counting down across chunks).
+fn skip<'a>(x: &'a [f32], left: &mut usize) -> &'a [f32] {
+    let k = (*left).min(x.len());
+    *left -= k;
+    &x[k..]
 }
 
 fn resampler(from: u32, to: u32) -> Result<Option<MonoResampler>, AudioError> {
@@ -487,6 +516,41 @@ mod tests {
                 whole.n_frames.div_ceil(THUMB_FRAMES_PER_COL)
             );
         }
+    }
+
+    /// The shifted grid's patches are those of the audio half a patch in: they start 1.496 s
+    /// after the unshifted ones.
+    #[test]
+    fn shifted_plan_reads_the_audio_half_a_patch_later() {
+        let x = signal(16000 * 10);
+        let dir = tempfile::tempdir().unwrap();
+        let wav = dir.path().join("a.wav");
+        let pcm: Vec<i16> = x.iter().map(|v| (v * 32767.0) as i16).collect();
+        crate::audio::write_wav_pcm16(&wav, &pcm, 16000, 1).unwrap();
+        let read: Vec<f32> = pcm.iter().map(|&v| v as f32 / 32768.0).collect();
+        let mut prep = Preparer::new().unwrap();
+        let cancel = AtomicBool::new(false);
+        let plain = prep.prepare(&wav, PatchPlan::new(1), &cancel).unwrap();
+        let shifted = prep
+            .prepare(&wav, PatchPlan::new(1).shifted(), &cancel)
+            .unwrap();
+        let expect = musicnn_input::patches(
+            &musicnn_input::log_mel(&read[SHIFT_16K..]).unwrap(),
+            PATCH_FRAMES,
+        )
+        .concat();
+        assert_eq!(shifted.patches.len(), expect.len());
+        let worst = shifted
+            .patches
+            .iter()
+            .zip(&expect)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(worst < 1e-4, "{worst}");
+        // 10 s: 3 whole patches from 0 s, 2 from 1.5 s; both grids carry descriptors.
+        assert_eq!((plain.patch_index.len(), shifted.patch_index.len()), (3, 2));
+        assert_eq!(shifted.desc.len(), 2);
+        assert_ne!(shifted.desc[0], plain.desc[0]);
     }
 
     #[test]

@@ -148,6 +148,10 @@ pub enum Command {
         /// Score the test folds on the segments a strided analysis keeps, e.g. `1,2,3,5`.
         #[arg(long, value_delimiter = ',', default_value = "1,2,3,5")]
         strides: Vec<usize>,
+        /// Also score the test folds on overlapping patches: every segment together with the
+        /// grid shifted by half a patch (its features are extracted and cached too).
+        #[arg(long)]
+        overlap: bool,
         /// Output folder: report.json, report.md, reliability.png, and the model.
         #[arg(long)]
         out: PathBuf,

@@ -21,6 +21,7 @@ use crate::model::segments::FeatureSet;
 use crate::model::tagger::MUSICNN_ASSET;
 use crate::mood::{argmax, Quadrant};
 use crate::train::cache::{weights_key, SegmentCache};
+use crate::train::cv::OVERLAP;
 use crate::train::manifest::{read_manifest, Manifest};
 use crate::train::metrics::{
     ece_noise_floor, reliability, summarize, summarize_regression, Confusion, FoldMetrics, MeanSd,
@@ -42,8 +43,14 @@ pub(super) fn read_checked_manifest(path: &Path) -> Result<Manifest> {
 }
 
 /// Every manifest row's segment features, through the analyser's route (every patch), cached.
-/// `with_mtt` adds the MTT_musicnn view (`assets/models/mtt_musicnn.safetensors`).
-pub(super) fn dataset(m: &Manifest, device: tch::Device, with_mtt: bool) -> Result<Dataset> {
+/// `with_mtt` adds the MTT_musicnn view (`assets/models/mtt_musicnn.safetensors`);
+/// `with_shifted` the grid shifted by half a patch (`Dataset::shifted`).
+pub(super) fn dataset(
+    m: &Manifest,
+    device: tch::Device,
+    with_mtt: bool,
+    with_shifted: bool,
+) -> Result<Dataset> {
     let load = |asset: &str| -> Result<(Musicnn, SegmentCache)> {
         let path = find_asset(asset)?;
         let net = Musicnn::load(&path, device)?;
@@ -53,6 +60,11 @@ pub(super) fn dataset(m: &Manifest, device: tch::Device, with_mtt: bool) -> Resu
         ))
     };
     let (net, cache) = load(MUSICNN_ASSET)?;
+    let shifted_cache = SegmentCache::new(
+        SegmentCache::default_dir(),
+        format!("{}-shift", weights_key(&find_asset(MUSICNN_ASSET)?)?),
+    );
+    let mut shifted = Vec::new();
     let mtt = if with_mtt {
         Some(load(MTT_ASSET)?)
     } else {
@@ -66,7 +78,7 @@ pub(super) fn dataset(m: &Manifest, device: tch::Device, with_mtt: bool) -> Resu
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.set_message("extracting segments");
-    let (ds, bad) = load_dataset(
+    let (mut ds, bad) = load_dataset(
         m,
         |p| -> Result<_> {
             // Cached with the mid-end features, so every feature set can be trained.
@@ -113,11 +125,29 @@ pub(super) fn dataset(m: &Manifest, device: tch::Device, with_mtt: bool) -> Resu
                     })
                     .collect();
             }
+            if with_shifted && !f.is_empty() {
+                let g = shifted_cache.get_or_extract(
+                    p,
+                    |g| !g.desc.is_empty(),
+                    |p| -> Result<_> {
+                        Ok(extract_segments(
+                            &mut preparer,
+                            p,
+                            &net,
+                            PatchPlan::new(1).shifted(),
+                            batch,
+                            false,
+                        )?)
+                    },
+                )?;
+                shifted.push(g);
+            }
             Ok(f)
         },
         |i, _| bar.set_position(i as u64),
     );
     bar.finish_and_clear();
+    ds.shifted = shifted;
     for b in &bad {
         eprintln!("valence: skipped manifest line {}: {}", b.line, b.reason);
     }
@@ -254,11 +284,12 @@ fn report_md(res: &NestedResult, ds: &Dataset, command: &str, manifest: &Path) -
     );
     out.push_str(TABLE_HEAD);
     for &s in &res.strides {
-        row_md(
-            &mut out,
-            &format!("stride {s} ({:.1} s per timeline point)", s as f64 * 2.992),
-            &res.selected(s),
-        );
+        let name = if s == OVERLAP {
+            "overlapping patches: every segment + the half-shifted grid (1.5 s apart)".to_string()
+        } else {
+            format!("stride {s} ({:.1} s per timeline point)", s as f64 * 2.992)
+        };
+        row_md(&mut out, &name, &res.selected(s));
     }
     let conf: Vec<(f64, bool)> = res
         .selected(1)
@@ -346,6 +377,8 @@ pub struct TrainRun<'a> {
     pub folds: usize,
     pub ablation: bool,
     pub strides: &'a [usize],
+    /// Also score overlapping patches (extracts the half-shifted grid).
+    pub overlap: bool,
     pub out_dir: &'a Path,
     pub device: DeviceChoice,
     /// The command line, for the report.
@@ -361,6 +394,7 @@ pub fn run_train(run: TrainRun, out: &mut impl Write) -> Result<()> {
         folds,
         ablation,
         strides,
+        overlap,
         out_dir,
         device,
         command,
@@ -375,7 +409,7 @@ pub fn run_train(run: TrainRun, out: &mut impl Write) -> Result<()> {
         vec![opts.clone()]
     };
     let with_mtt = candidates.iter().any(|c| c.features.needs_mtt());
-    let ds = dataset(&m, device, with_mtt)?;
+    let ds = dataset(&m, device, with_mtt, overlap)?;
     eprintln!(
         "{} tracks; features in {:.0} s",
         ds.len(),

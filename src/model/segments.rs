@@ -122,6 +122,37 @@ pub fn strided_segments(n: usize, stride: usize) -> Vec<usize> {
 }
 
 impl SegmentFeatures {
+    /// These segments and `other`'s (the grid shifted by half a segment) in time order:
+    /// self 0, other 0, self 1, other 1, ... (overlapping patches). A view that only one
+    /// side has (mid-end, MTT) is left out.
+    pub fn interleaved(&self, other: &SegmentFeatures) -> SegmentFeatures {
+        let (n, m) = (self.len(), other.len());
+        let mix = |a: &Vec<Vec<f32>>, b: &Vec<Vec<f32>>| -> Vec<Vec<f32>> {
+            if a.len() < n || b.len() < m {
+                return Vec::new();
+            }
+            let mut out = Vec::with_capacity(n + m);
+            for i in 0..n.max(m) {
+                if i < n {
+                    out.push(a[i].clone());
+                }
+                if i < m {
+                    out.push(b[i].clone());
+                }
+            }
+            out
+        };
+        SegmentFeatures {
+            emb: mix(&self.emb, &other.emb),
+            tags: mix(&self.tags, &other.tags),
+            desc: mix(&self.desc, &other.desc),
+            mid: mix(&self.mid, &other.mid),
+            mtt: mix(&self.mtt, &other.mtt),
+            segment_secs: self.segment_secs / 2.0,
+            duration_secs: self.duration_secs,
+        }
+    }
+
     /// Only the segments [`strided_segments`] picks (what the library analyser sees).
     pub fn strided(&self, stride: usize) -> SegmentFeatures {
         let idx = strided_segments(self.len(), stride);
@@ -167,5 +198,31 @@ mod tests {
         assert_eq!(s.emb, vec![vec![2.0], vec![7.0]]);
         assert!(s.desc.is_empty());
         assert_eq!(s.len(), 2);
+    }
+
+    #[test]
+    fn interleaving_puts_the_shifted_grid_between_the_segments() {
+        let feats = |n: usize, base: f32, with_mid: bool| SegmentFeatures {
+            emb: (0..n).map(|i| vec![base + i as f32]).collect(),
+            tags: (0..n).map(|i| vec![base + i as f32]).collect(),
+            desc: (0..n).map(|i| vec![base + i as f32]).collect(),
+            mid: if with_mid {
+                (0..n).map(|i| vec![base + i as f32]).collect()
+            } else {
+                vec![]
+            },
+            mtt: vec![],
+            segment_secs: 3.0,
+            duration_secs: 10.0,
+        };
+        // 10 s: 3 segments from 0 s and 2 from 1.5 s.
+        let m = feats(3, 0.0, true).interleaved(&feats(2, 0.5, false));
+        let order: Vec<f32> = m.emb.iter().map(|v| v[0]).collect();
+        assert_eq!(order, vec![0.0, 0.5, 1.0, 1.5, 2.0]);
+        assert_eq!(m.desc.len(), 5);
+        assert_eq!(m.len(), 5);
+        // The mid-end view only one side has is left out, not misaligned.
+        assert!(m.mid.is_empty());
+        assert_eq!(m.segment_secs, 1.5);
     }
 }

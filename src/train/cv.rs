@@ -6,7 +6,8 @@ use tch::Device;
 
 use super::dataset::Dataset;
 use super::fit::{
-    predict_points, quadrant_of, train_ensemble, PointPrediction, TrainError, TrainOptions,
+    predict_points, predict_points_overlap, quadrant_of, train_ensemble, PointPrediction,
+    TrainError, TrainOptions,
 };
 use super::folds::grouped_folds;
 use super::metrics::{Confusion, FoldMetrics, RegressionMetrics};
@@ -78,7 +79,8 @@ pub fn score(
 pub struct CandidateResult {
     pub oof_score: f64,
     pub best_epochs: Vec<usize>,
-    /// (stride, figures on the test fold with that stride's segments).
+    /// (stride, figures on the test fold with that stride's segments); stride
+    /// [`OVERLAP`]: every segment plus the half-shifted grid's (overlapping patches).
     pub by_stride: Vec<(usize, Scored)>,
 }
 
@@ -122,8 +124,12 @@ impl NestedResult {
     }
 }
 
+/// The "stride" of scores on overlapping patches (every segment and `Dataset::shifted`).
+pub const OVERLAP: usize = 0;
+
 /// Nested, artist-grouped cross-validation of `candidates` (see the module doc), scoring
-/// each fold's test set at every stride in `strides` (1 = every segment).
+/// each fold's test set at every stride in `strides` (1 = every segment), and on
+/// overlapping patches ([`OVERLAP`]) when the data set has the shifted grid.
 pub fn nested_cv(
     ds: &Dataset,
     k: usize,
@@ -141,14 +147,23 @@ pub fn nested_cv(
         baseline: Vec::new(),
         strides: strides.to_vec(),
     };
+    let overlap = !ds.shifted.is_empty();
+    if overlap {
+        res.strides.push(OVERLAP);
+    }
     for (fi, fold) in folds.iter().enumerate() {
         let mut per = Vec::new();
         for (ci, opts) in candidates.iter().enumerate() {
             let e = train_ensemble(ds, &fold.train, opts, device, seed + 1000 * fi as u64)?;
-            let by_stride = strides
+            let by_stride = res
+                .strides
                 .iter()
                 .map(|&s| {
-                    let pred = predict_points(&e.model, ds, &fold.test, s);
+                    let pred = if s == OVERLAP {
+                        predict_points_overlap(&e.model, ds, &fold.test)
+                    } else {
+                        predict_points(&e.model, ds, &fold.test, s)
+                    };
                     (
                         s,
                         score(fi, ds, &fold.test, &pred, &e.model.cfg.calibration),

@@ -16,6 +16,9 @@ pub struct Dataset {
     pub confidence: Vec<f32>,
     pub groups: Vec<String>,
     pub paths: Vec<PathBuf>,
+    /// The same tracks' segments on the grid shifted by half a patch (empty unless
+    /// extracted): with `feats`, overlapping patches at test time.
+    pub shifted: Vec<SegmentFeatures>,
 }
 
 impl Dataset {
@@ -62,6 +65,7 @@ pub fn load_rows<T, E: std::fmt::Display>(
         confidence: Vec::new(),
         groups: Vec::new(),
         paths: Vec::new(),
+        shifted: Vec::new(),
     };
     let mut out = Vec::new();
     let mut bad = Vec::new();

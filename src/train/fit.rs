@@ -416,6 +416,33 @@ pub fn predict_points(
         .collect()
 }
 
+/// Points for `idx` on overlapping patches: each track's segments together with its
+/// half-patch-shifted ones (`ds.shifted`), in time order.
+pub fn predict_points_overlap(
+    model: &EmotionModel,
+    ds: &Dataset,
+    idx: &[usize],
+) -> Vec<PointPrediction> {
+    idx.iter()
+        .map(|&i| {
+            let f = match ds.shifted.get(i) {
+                Some(sh) => ds.feats[i].interleaved(sh),
+                None => ds.feats[i].clone(),
+            };
+            match model.predict(&f) {
+                Ok(e) => PointPrediction {
+                    track: [e.valence, e.arousal],
+                    segments: e.segments.iter().map(|s| [s.valence, s.arousal]).collect(),
+                },
+                Err(_) => PointPrediction {
+                    track: [0.0, 0.0],
+                    segments: Vec::new(),
+                },
+            }
+        })
+        .collect()
+}
+
 pub(crate) fn quadrant_of(p: &[f32; 2]) -> usize {
     Quadrant::of_point(p[0], p[1]).index()
 }
@@ -637,6 +664,7 @@ pub(crate) mod tests {
             confidence: vec![],
             groups: vec![],
             paths: vec![],
+            shifted: vec![],
         };
         for c in 0..4 {
             for i in 0..n_per_class {
