@@ -44,6 +44,10 @@ use backend::{
     RowUpdate, ScenesData, SessionChange,
 };
 
+/// Width of the title bar's ReplayGain label, room for its longest ("ReplayGain: album")
+/// at the small text size.
+const REPLAYGAIN_LABEL_WIDTH: f32 = 112.0;
+
 /// The screens the sidebar switches between.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
@@ -1639,9 +1643,14 @@ impl App {
                 .style(theme::flat)
                 .padding([6.0, 10.0])
                 .on_press_maybe((!self.library.is_empty()).then_some(Message::AddMusic)),
+                // A fixed width: the label changes (track, album, off) and must not move
+                // the buttons beside it.
                 button(
                     text(format!("ReplayGain: {}", self.player.replaygain()))
                         .size(theme::TEXT_SMALL)
+                        .width(Length::Fixed(REPLAYGAIN_LABEL_WIDTH))
+                        .align_x(alignment::Horizontal::Center)
+                        .wrapping(text::Wrapping::None)
                 )
                 .style(theme::flat)
                 .padding([6.0, 10.0])
