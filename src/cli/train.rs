@@ -51,22 +51,19 @@ pub(super) fn dataset(
     with_mtt: bool,
     with_shifted: bool,
 ) -> Result<Dataset> {
-    let load = |asset: &str| -> Result<(Musicnn, SegmentCache)> {
+    let load = |asset: &str| -> Result<(Musicnn, String)> {
         let path = find_asset(asset)?;
-        let net = Musicnn::load(&path, device)?;
-        Ok((
-            net,
-            SegmentCache::new(SegmentCache::default_dir(), weights_key(&path)?),
-        ))
+        Ok((Musicnn::load(&path, device)?, weights_key(&path)?))
     };
-    let (net, cache) = load(MUSICNN_ASSET)?;
-    let shifted_cache = SegmentCache::new(
-        SegmentCache::default_dir(),
-        format!("{}-shift", weights_key(&find_asset(MUSICNN_ASSET)?)?),
-    );
+    let cache_for = |key: String| SegmentCache::new(SegmentCache::default_dir(), key);
+    let (net, key) = load(MUSICNN_ASSET)?;
+    // The half-shifted grid is cached apart from the usual one (same weights, other patches).
+    let shifted_cache = with_shifted.then(|| cache_for(format!("{key}-shift")));
+    let cache = cache_for(key);
     let mut shifted = Vec::new();
     let mtt = if with_mtt {
-        Some(load(MTT_ASSET)?)
+        let (net, key) = load(MTT_ASSET)?;
+        Some((net, cache_for(key)))
     } else {
         None
     };
@@ -125,7 +122,7 @@ pub(super) fn dataset(
                     })
                     .collect();
             }
-            if with_shifted && !f.is_empty() {
+            if let (Some(shifted_cache), false) = (&shifted_cache, f.is_empty()) {
                 let g = shifted_cache.get_or_extract(
                     p,
                     |g| !g.desc.is_empty(),

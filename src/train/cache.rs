@@ -34,6 +34,13 @@ pub fn weights_key(path: &Path) -> Result<String, SegmentError> {
     Ok(format!("{:08x}", content_hash(path)? as u32))
 }
 
+/// `~/.cache/valence/<name>` (XDG cache dir; the temp dir's `valence-<name>` without one).
+pub(crate) fn cache_dir(name: &str) -> PathBuf {
+    directories::ProjectDirs::from("org", "valence", "valence")
+        .map(|d| d.cache_dir().join(name))
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("valence-{name}")))
+}
+
 /// On-disk cache of extracted segment features.
 pub struct SegmentCache {
     dir: PathBuf,
@@ -48,9 +55,7 @@ impl SegmentCache {
 
     /// `~/.cache/valence/segments` (XDG cache dir).
     pub fn default_dir() -> PathBuf {
-        directories::ProjectDirs::from("org", "valence", "valence")
-            .map(|d| d.cache_dir().join("segments"))
-            .unwrap_or_else(|| std::env::temp_dir().join("valence-segments"))
+        cache_dir("segments")
     }
 
     fn file_for(&self, hash: u64) -> PathBuf {

@@ -14,7 +14,7 @@ use super::metrics::Confusion;
 use super::{seeded, Rng};
 use crate::features::FEATURES_VERSION;
 use crate::model::emotion::{Arch, EmotionConfig, EmotionError, EmotionModel, EmotionNet};
-use crate::model::segments::{strided_segments, FeatureSet};
+use crate::model::segments::{strided_segments, FeatureSet, SegmentFeatures};
 use crate::mood::{Calibration, Quadrant};
 
 /// Model version written with the weights and stored with every analysis result.
@@ -402,18 +402,23 @@ pub fn predict_points(
             } else {
                 ds.feats[i].clone()
             };
-            match model.predict(&f) {
-                Ok(e) => PointPrediction {
-                    track: [e.valence, e.arousal],
-                    segments: e.segments.iter().map(|s| [s.valence, s.arousal]).collect(),
-                },
-                Err(_) => PointPrediction {
-                    track: [0.0, 0.0],
-                    segments: Vec::new(),
-                },
-            }
+            point_of(model, &f)
         })
         .collect()
+}
+
+/// One track's point and segment points (the origin, no segments, when it cannot be read).
+fn point_of(model: &EmotionModel, f: &SegmentFeatures) -> PointPrediction {
+    match model.predict(f) {
+        Ok(e) => PointPrediction {
+            track: [e.valence, e.arousal],
+            segments: e.segments.iter().map(|s| [s.valence, s.arousal]).collect(),
+        },
+        Err(_) => PointPrediction {
+            track: [0.0, 0.0],
+            segments: Vec::new(),
+        },
+    }
 }
 
 /// Points for `idx` on overlapping patches: each track's segments together with its
@@ -429,16 +434,7 @@ pub fn predict_points_overlap(
                 Some(sh) => ds.feats[i].interleaved(sh),
                 None => ds.feats[i].clone(),
             };
-            match model.predict(&f) {
-                Ok(e) => PointPrediction {
-                    track: [e.valence, e.arousal],
-                    segments: e.segments.iter().map(|s| [s.valence, s.arousal]).collect(),
-                },
-                Err(_) => PointPrediction {
-                    track: [0.0, 0.0],
-                    segments: Vec::new(),
-                },
-            }
+            point_of(model, &f)
         })
         .collect()
 }

@@ -24,7 +24,7 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
 
-use super::cache::content_hash;
+use super::cache::{cache_dir, content_hash};
 use super::cv::{score, Scored};
 use super::dataset::Dataset;
 use super::fit::{
@@ -110,6 +110,9 @@ pub struct SeedModel {
     pub cfg: SeedConfig,
     pub vs: nn::VarStore,
     net: Box<dyn SeedNet>,
+    /// `cfg`'s mean and standard deviation per part, shaped to broadcast over a batch, on
+    /// the model's device (made once, not per batch).
+    stats: Vec<(Tensor, Tensor)>,
 }
 
 /// Shape to broadcast a per-feature vector of `spec` over (B, shape...).
@@ -123,7 +126,27 @@ impl SeedModel {
     pub fn new(cfg: SeedConfig, device: Device) -> Self {
         let vs = nn::VarStore::new(device);
         let net = build(cfg.arch, &vs.root());
-        Self { cfg, vs, net }
+        let stats = cfg
+            .arch
+            .parts()
+            .iter()
+            .zip(cfg.mean.iter().zip(&cfg.std))
+            .map(|(spec, (m, s))| {
+                let shape = stat_shape(spec);
+                let t = |v: &[f32]| {
+                    Tensor::from_slice(v)
+                        .view(shape.as_slice())
+                        .to_device(device)
+                };
+                (t(m), t(s))
+            })
+            .collect();
+        Self {
+            cfg,
+            vs,
+            net,
+            stats,
+        }
     }
 
     /// Trainable parameters.
@@ -134,22 +157,9 @@ impl SeedModel {
     /// Raw parts (B, shape...) standardised per feature entry, on the model's device.
     fn standardise(&self, raw: &[Tensor]) -> Vec<Tensor> {
         let device = self.vs.device();
-        self.cfg
-            .arch
-            .parts()
-            .iter()
-            .zip(raw)
-            .zip(self.cfg.mean.iter().zip(&self.cfg.std))
-            .map(|((spec, x), (m, s))| {
-                let shape = stat_shape(spec);
-                let m = Tensor::from_slice(m)
-                    .view(shape.as_slice())
-                    .to_device(device);
-                let s = Tensor::from_slice(s)
-                    .view(shape.as_slice())
-                    .to_device(device);
-                (x.to_device(device).to_kind(Kind::Float) - m) / s
-            })
+        raw.iter()
+            .zip(&self.stats)
+            .map(|(x, (m, s))| (x.to_device(device).to_kind(Kind::Float) - m) / s)
             .collect()
     }
 
@@ -266,9 +276,7 @@ impl SeedCache {
 
     /// `~/.cache/valence/seeds`.
     pub fn default_dir() -> PathBuf {
-        directories::ProjectDirs::from("org", "valence", "valence")
-            .map(|d| d.cache_dir().join("seeds"))
-            .unwrap_or_else(|| std::env::temp_dir().join("valence-seeds"))
+        cache_dir("seeds")
     }
 
     fn read(file: &Path, arch: SeedArch) -> Option<Vec<Vec<f32>>> {
