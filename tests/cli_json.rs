@@ -291,12 +291,13 @@ fn every_data_command_prints_json() {
         "artist_name": "Nobody", "track_name": "Nowhere"}}));
     let listens = d.join("listens.json");
     std::fs::write(&listens, Value::from(listens_json).to_string()).expect("listens");
-    let (m3u, png, codebook, model, seed_model) = (
+    let (m3u, png, codebook, model, seed_model, student) = (
         s(&d.join("calm.m3u8")),
         s(&d.join("s0.png")),
         s(&d.join("cb.vlcb")),
         s(&d.join("model")),
         s(&d.join("seed-model")),
+        s(&d.join("student")),
     );
     let (song, music_s, manifest_s, listens_s) =
         (s(&songs[0]), s(&music), s(&manifest), s(&listens));
@@ -361,6 +362,9 @@ fn every_data_command_prints_json() {
             |j| j["tracks"] == 4 && j["final"][0]["oof_score"].is_f64()),
         (vec!["train", "--arch", "seed004", "--manifest", &manifest_s, "--folds", "0", "--epochs", "1", "--out", &seed_model],
             |j| j["tracks"] == 4 && j["model"].as_str().is_some_and(|m| Path::new(m).join("model.safetensors").is_file())),
+        (vec!["distill", "--manifest", &manifest_s, "--epochs", "1", "--out", &student],
+            |j| j["report"]["train_patches"].as_u64().is_some_and(|n| n > 0)
+                && j["student"].as_str().is_some_and(|m| Path::new(m).is_file())),
         (vec!["sanity"], |j| j["share"].is_f64()),
         // Last: these move the library.
         (vec!["backup"], |j| j["backup_dir"].is_string()),

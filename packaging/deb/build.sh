@@ -104,6 +104,8 @@ say "man pages: $(ls "$STAGE/usr/share/man/man1" | wc -l)"
 
 # ---- assets and desktop files -------------------------------------------------------------
 cp -r assets "$STAGE/usr/share/valence/assets"
+# Pretrained views measured in training ablations only (the analyser never loads them).
+rm -f "$STAGE"/usr/share/valence/assets/models/{mtt_musicnn,msd_vgg,mtt_vgg}.safetensors
 ln -s ../../share/valence/assets "$PRIV/assets"
 install -m 644 "$DESKTOP" "$STAGE/usr/share/applications/$APP_ID.desktop"
 install -m 644 "packaging/$APP_ID.metainfo.xml" "$STAGE/usr/share/metainfo/$APP_ID.metainfo.xml"

@@ -11,8 +11,9 @@ use tch::{Device, Tensor};
 
 use super::prepare::{PatchPlan, PrepareError, Prepared, Preparer};
 use crate::features::musicnn_input::{N_MELS, PATCH_FRAMES};
-use crate::model::musicnn::{Musicnn, MusicnnError, EMBEDDING_DIM, N_TAGS, POOLED_DIM};
+use crate::model::musicnn::{Musicnn, MusicnnError};
 use crate::model::segments::{SegmentFeatures, SEGMENT_SECS};
+use crate::model::vgg::Vgg;
 
 /// Per patch: tag probabilities, embedding and (when asked for) pooled mid-end features.
 #[derive(Debug, Clone, Default)]
@@ -51,12 +52,57 @@ impl From<tch::TchError> for RouteError {
     }
 }
 
-/// musicnn over `patches` (`[patch][frame][mel]`, flat), `batch` patches per call: on the
+/// A pretrained network run on the analysed patches: MSD_musicnn (what the analyser
+/// runs), or a second view fused with it in training (`model::segments::View`).
+pub trait PatchNet {
+    /// Taggram `(N, 50)`, embedding `(N, E)` and, when asked for and the network has
+    /// them, pooled mid-end features `(N, 1506)`, for `(N, 187, 96)` patches.
+    fn outputs(
+        &self,
+        x: &Tensor,
+        with_mid: bool,
+    ) -> Result<(Tensor, Tensor, Option<Tensor>), MusicnnError>;
+}
+
+impl PatchNet for Musicnn {
+    fn outputs(
+        &self,
+        x: &Tensor,
+        with_mid: bool,
+    ) -> Result<(Tensor, Tensor, Option<Tensor>), MusicnnError> {
+        let o = self.try_forward(x)?;
+        Ok((o.taggram, o.embedding, with_mid.then_some(o.pooled)))
+    }
+}
+
+impl PatchNet for Vgg {
+    fn outputs(
+        &self,
+        x: &Tensor,
+        _with_mid: bool,
+    ) -> Result<(Tensor, Tensor, Option<Tensor>), MusicnnError> {
+        let o = self.try_forward(x)?;
+        Ok((o.taggram, o.embedding, None))
+    }
+}
+
+impl PatchNet for crate::model::student::Student {
+    fn outputs(
+        &self,
+        x: &Tensor,
+        _with_mid: bool,
+    ) -> Result<(Tensor, Tensor, Option<Tensor>), MusicnnError> {
+        let (taggram, embedding) = self.try_forward(x)?;
+        Ok((taggram, embedding, None))
+    }
+}
+
+/// `net` over `patches` (`[patch][frame][mel]`, flat), `batch` patches per call: on the
 /// CPU small calls are faster per patch (activations stay in cache), on a GPU large ones are.
 /// The 1506-wide pooled features are copied out only `with_mid` (only `all-mid` models read
 /// them).
 pub fn run_musicnn(
-    net: &Musicnn,
+    net: &(impl PatchNet + ?Sized),
     patches: &[f32],
     batch: usize,
     with_mid: bool,
@@ -73,17 +119,19 @@ pub fn run_musicnn(
             PATCH_FRAMES as i64,
             N_MELS as i64,
         ])?;
-        let o = net.try_forward(&x)?;
-        rows.tags.extend(to_rows(&o.taggram, N_TAGS)?);
-        rows.emb.extend(to_rows(&o.embedding, EMBEDDING_DIM)?);
-        if with_mid {
-            rows.mid.extend(to_rows(&o.pooled, POOLED_DIM)?);
+        let (taggram, embedding, pooled) = net.outputs(&x, with_mid)?;
+        rows.tags.extend(to_rows(&taggram)?);
+        rows.emb.extend(to_rows(&embedding)?);
+        if let Some(pooled) = pooled {
+            rows.mid.extend(to_rows(&pooled)?);
         }
     }
     Ok(rows)
 }
 
-fn to_rows(t: &Tensor, d: usize) -> Result<Vec<Vec<f32>>, RouteError> {
+/// The rows of an `(N, D)` output.
+fn to_rows(t: &Tensor) -> Result<Vec<Vec<f32>>, RouteError> {
+    let d = t.size().last().map_or(1, |&d| d.max(1) as usize);
     let flat = t.f_to_device(Device::Cpu)?.f_contiguous()?.f_view([-1])?;
     let v = Vec::<f32>::try_from(flat)?;
     Ok(v.chunks_exact(d).map(|c| c.to_vec()).collect())
@@ -96,7 +144,7 @@ pub fn segment_features(p: &Prepared, net: NetRows) -> SegmentFeatures {
         emb: net.emb,
         tags: net.tags,
         mid: net.mid,
-        mtt: Vec::new(),
+        views: Default::default(),
         desc: p.desc.iter().map(|d| d.to_vec()).collect(),
         segment_secs: SEGMENT_SECS,
         duration_secs: p.duration_s,
@@ -109,7 +157,7 @@ pub fn segment_features(p: &Prepared, net: NetRows) -> SegmentFeatures {
 pub fn extract_segments(
     preparer: &mut Preparer,
     path: &Path,
-    net: &Musicnn,
+    net: &(impl PatchNet + ?Sized),
     plan: PatchPlan,
     batch: usize,
     with_mid: bool,

@@ -41,6 +41,7 @@ pub fn run(cli: Cli) -> Result<()> {
             ablation,
             strides,
             overlap,
+            patch_net,
             out: out_dir,
             device,
             json,
@@ -95,6 +96,7 @@ pub fn run(cli: Cli) -> Result<()> {
                     ablation,
                     strides: &strides,
                     overlap,
+                    patch_net: patch_net.as_deref(),
                     out_dir: &out_dir,
                     device,
                     command: &command,
@@ -102,6 +104,21 @@ pub fn run(cli: Cli) -> Result<()> {
                 },
                 &mut out,
             )?;
+        }
+        Command::Distill {
+            manifest,
+            epochs,
+            seed,
+            out: out_dir,
+            device,
+            json,
+        } => {
+            let opts = crate::train::distill::DistillOptions {
+                epochs,
+                seed,
+                ..Default::default()
+            };
+            super::train::run_distill(&manifest, &out_dir, opts, device, json, &mut out)?;
         }
         Command::Evaluate {
             model,

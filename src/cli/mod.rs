@@ -152,6 +152,10 @@ pub enum Command {
         /// grid shifted by half a patch (its features are extracted and cached too).
         #[arg(long)]
         overlap: bool,
+        /// Read the segments' embedding and tags from this distilled student
+        /// (`valence distill`) instead of MSD-musicnn (an experiment of issue 16).
+        #[arg(long)]
+        patch_net: Option<PathBuf>,
         /// Output folder: report.json, report.md, reliability.png, and the model.
         #[arg(long)]
         out: PathBuf,
@@ -159,6 +163,23 @@ pub enum Command {
         device: DeviceChoice,
         /// Print a summary as JSON on stdout (the files written, each candidate's
         /// out-of-fold score, the cross-validation result); progress stays on stderr.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Distil MSD-musicnn into a small CNN on a manifest's audio (no labels read):
+    /// `student.safetensors` and `report.json` in `--out` (experimental, issue 16).
+    Distill {
+        #[arg(long)]
+        manifest: PathBuf,
+        #[arg(long, default_value_t = 12)]
+        epochs: usize,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+        device: DeviceChoice,
+        /// Print the report as JSON on stdout (progress stays on stderr).
         #[arg(long)]
         json: bool,
     },
@@ -353,6 +374,7 @@ impl Command {
     fn needs_engine(&self) -> bool {
         match self {
             Command::Train { .. }
+            | Command::Distill { .. }
             | Command::Evaluate { .. }
             | Command::Sanity { .. }
             | Command::Tags { .. }
@@ -573,6 +595,7 @@ pub fn run(cli: Cli) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match command {
         Command::Train { .. }
+        | Command::Distill { .. }
         | Command::Evaluate { .. }
         | Command::Sanity { .. }
         | Command::Tags { .. }

@@ -85,7 +85,7 @@ struct Labelled {
 
 fn load(manifest: &Path, device: DeviceChoice) -> Result<Labelled> {
     let m = read_checked_manifest(manifest)?;
-    let ds = dataset(&m, resolve(device)?, false, false)?;
+    let ds = dataset(&m, resolve(device)?, &[], false, None)?;
     let by_path: HashMap<&Path, usize> = m
         .rows
         .iter()

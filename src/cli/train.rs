@@ -8,17 +8,20 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
+use tch::Tensor;
 
 use crate::analysis::prepare::{PatchPlan, Preparer};
-use crate::analysis::route::extract_segments;
+use crate::analysis::route::{extract_segments, PatchNet};
 use crate::analysis::{Control, Engine, EngineOptions};
 use crate::library::{scan, Library, ScanOptions};
 use crate::model::assets::find_asset;
 use crate::model::device::{resolve, DeviceChoice};
 use crate::model::emotion::EMOTION_ASSET_DIR;
 use crate::model::musicnn::Musicnn;
-use crate::model::segments::FeatureSet;
+use crate::model::segments::{FeatureSet, View};
+use crate::model::student::Student;
 use crate::model::tagger::MUSICNN_ASSET;
+use crate::model::vgg::Vgg;
 use crate::mood::{argmax, Quadrant};
 use crate::train::cache::{weights_key, SegmentCache};
 use crate::train::cv::OVERLAP;
@@ -43,30 +46,41 @@ pub(super) fn read_checked_manifest(path: &Path) -> Result<Manifest> {
 }
 
 /// Every manifest row's segment features, through the analyser's route (every patch), cached.
-/// `with_mtt` adds the MTT_musicnn view (`assets/models/mtt_musicnn.safetensors`);
+/// `views` adds those second pretrained views (each cached apart, `model::segments::View`);
 /// `with_shifted` the grid shifted by half a patch (`Dataset::shifted`).
 pub(super) fn dataset(
     m: &Manifest,
     device: tch::Device,
-    with_mtt: bool,
+    views: &[View],
     with_shifted: bool,
+    patch_net: Option<&Path>,
 ) -> Result<Dataset> {
-    let load = |asset: &str| -> Result<(Musicnn, String)> {
-        let path = find_asset(asset)?;
-        Ok((Musicnn::load(&path, device)?, weights_key(&path)?))
-    };
     let cache_for = |key: String| SegmentCache::new(SegmentCache::default_dir(), key);
-    let (net, key) = load(MUSICNN_ASSET)?;
+    let (net, key): (Box<dyn PatchNet>, String) = match patch_net {
+        Some(path) => (Box::new(Student::load(path, device)?), weights_key(path)?),
+        None => {
+            let path = find_asset(MUSICNN_ASSET)?;
+            (Box::new(Musicnn::load(&path, device)?), weights_key(&path)?)
+        }
+    };
+    // A student has no mid-end features to cache.
+    let with_mid = patch_net.is_none();
     // The half-shifted grid is cached apart from the usual one (same weights, other patches).
     let shifted_cache = with_shifted.then(|| cache_for(format!("{key}-shift")));
     let cache = cache_for(key);
     let mut shifted = Vec::new();
-    let mtt = if with_mtt {
-        let (net, key) = load(MTT_ASSET)?;
-        Some((net, cache_for(key)))
-    } else {
-        None
-    };
+    let view_nets = views
+        .iter()
+        .map(|&v| -> Result<(View, Box<dyn PatchNet>, SegmentCache)> {
+            let path = find_asset(v.asset())?;
+            let net: Box<dyn PatchNet> = if v.is_vgg() {
+                Box::new(Vgg::load(&path, device)?)
+            } else {
+                Box::new(Musicnn::load(&path, device)?)
+            };
+            Ok((v, net, cache_for(weights_key(&path)?)))
+        })
+        .collect::<Result<Vec<_>>>()?;
     let mut preparer = Preparer::new()?;
     let batch = if device == tch::Device::Cpu { 1 } else { 64 };
     let bar = ProgressBar::new(m.rows.len() as u64);
@@ -81,27 +95,27 @@ pub(super) fn dataset(
             // Cached with the mid-end features, so every feature set can be trained.
             let mut f = cache.get_or_extract(
                 p,
-                |f| !f.desc.is_empty() && !f.mid.is_empty(),
+                |f| !f.desc.is_empty() && (!with_mid || !f.mid.is_empty()),
                 |p| -> Result<_> {
                     Ok(extract_segments(
                         &mut preparer,
                         p,
-                        &net,
+                        net.as_ref(),
                         PatchPlan::new(1),
                         batch,
-                        true,
+                        with_mid,
                     )?)
                 },
             )?;
-            if let Some((mnet, mcache)) = &mtt {
-                let g = mcache.get_or_extract(
+            for (v, vnet, vcache) in &view_nets {
+                let g = vcache.get_or_extract(
                     p,
                     |g| !g.emb.is_empty(),
                     |p| -> Result<_> {
                         Ok(extract_segments(
                             &mut preparer,
                             p,
-                            mnet,
+                            vnet.as_ref(),
                             PatchPlan::new(1),
                             batch,
                             false,
@@ -110,9 +124,9 @@ pub(super) fn dataset(
                 )?;
                 anyhow::ensure!(
                     g.emb.len() == f.emb.len(),
-                    "the two musicnn views disagree on the segment count"
+                    "the pretrained views disagree on the segment count"
                 );
-                f.mtt = g
+                let rows = g
                     .emb
                     .into_iter()
                     .zip(g.tags)
@@ -121,6 +135,7 @@ pub(super) fn dataset(
                         e
                     })
                     .collect();
+                f.views.insert(*v, rows);
             }
             if let (Some(shifted_cache), false) = (&shifted_cache, f.is_empty()) {
                 let g = shifted_cache.get_or_extract(
@@ -130,7 +145,7 @@ pub(super) fn dataset(
                         Ok(extract_segments(
                             &mut preparer,
                             p,
-                            &net,
+                            net.as_ref(),
                             PatchPlan::new(1).shifted(),
                             batch,
                             false,
@@ -152,11 +167,17 @@ pub(super) fn dataset(
     Ok(ds)
 }
 
-/// The MTT_musicnn weights (the second pretrained view; converted by `tools/musicnn`).
-const MTT_ASSET: &str = "models/mtt_musicnn.safetensors";
+/// The second pretrained views `candidates` read (each once).
+fn views_of(candidates: &[TrainOptions]) -> Vec<View> {
+    let mut v: Vec<View> = candidates
+        .iter()
+        .filter_map(|c| c.features.view())
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
 
-/// The levers measured by `--ablation`, each a full nested CV, and the candidates the
-/// protocol chooses among inside each fold.
 /// The levers `--ablation` measures, each changed alone from `base` (each a full nested CV
 /// row), and the candidates the protocol chooses among inside each fold.
 fn ablation_variants(base: &TrainOptions) -> Vec<TrainOptions> {
@@ -177,12 +198,21 @@ fn ablation_variants(base: &TrainOptions) -> Vec<TrainOptions> {
         },
         ..base.clone()
     });
-    // The second pretrained view, where its converted weights are installed.
-    if base.features != FeatureSet::AllMtt && find_asset(MTT_ASSET).is_ok() {
-        v.push(TrainOptions {
-            features: FeatureSet::AllMtt,
-            ..base.clone()
-        });
+    // The second pretrained views, where their converted weights are installed.
+    for features in [
+        FeatureSet::AllMtt,
+        FeatureSet::AllMsdVgg,
+        FeatureSet::AllMttVgg,
+    ] {
+        let installed = features
+            .view()
+            .is_some_and(|v| find_asset(v.asset()).is_ok());
+        if base.features != features && installed {
+            v.push(TrainOptions {
+                features,
+                ..base.clone()
+            });
+        }
     }
     v.push(TrainOptions {
         confidence_weight: !base.confidence_weight,
@@ -378,6 +408,8 @@ pub struct TrainRun<'a> {
     pub overlap: bool,
     pub out_dir: &'a Path,
     pub device: DeviceChoice,
+    /// A distilled student to read the segments' embedding and tags from.
+    pub patch_net: Option<&'a Path>,
     /// The command line, for the report.
     pub command: &'a str,
     /// A JSON summary on stdout (the report itself goes to stderr and the files either way).
@@ -392,6 +424,7 @@ pub fn run_train(run: TrainRun, out: &mut impl Write) -> Result<()> {
         ablation,
         strides,
         overlap,
+        patch_net,
         out_dir,
         device,
         command,
@@ -405,8 +438,7 @@ pub fn run_train(run: TrainRun, out: &mut impl Write) -> Result<()> {
     } else {
         vec![opts.clone()]
     };
-    let with_mtt = candidates.iter().any(|c| c.features.needs_mtt());
-    let ds = dataset(&m, device, with_mtt, overlap)?;
+    let ds = dataset(&m, device, &views_of(&candidates), overlap, patch_net)?;
     eprintln!(
         "{} tracks; features in {:.0} s",
         ds.len(),
@@ -665,6 +697,101 @@ pub fn run_evaluate(
                 reg.ece
             )?;
         }
+    }
+    Ok(())
+}
+
+/// `valence distill`: the teacher's outputs on every patch of both grids (from the training
+/// cache), the patches again from the analyser's route, then `train::distill`.
+pub fn run_distill(
+    manifest: &Path,
+    out_dir: &Path,
+    opts: crate::train::distill::DistillOptions,
+    device: DeviceChoice,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<()> {
+    use crate::features::musicnn_input::{N_MELS, PATCH_FRAMES};
+    let device = resolve(device)?;
+    let started = Instant::now();
+    let m = read_checked_manifest(manifest)?;
+    let ds = dataset(&m, device, &[], true, None)?;
+    let mut preparer = Preparer::new()?;
+    let (mut patches, mut emb, mut tags, mut clip) = (
+        Vec::<f32>::new(),
+        Vec::<f32>::new(),
+        Vec::<f32>::new(),
+        Vec::new(),
+    );
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    for (i, path) in ds.paths.iter().enumerate() {
+        let grids = [
+            (PatchPlan::new(1), ds.feats.get(i)),
+            (PatchPlan::new(1).shifted(), ds.shifted.get(i)),
+        ];
+        for (plan, teacher) in grids {
+            let Some(teacher) = teacher else { continue };
+            let p = preparer.prepare(path, plan, &stop)?;
+            if p.patch_index.len() != teacher.emb.len() {
+                eprintln!(
+                    "valence: {}: patch count differs from the cache; skipped",
+                    path.display()
+                );
+                continue;
+            }
+            patches.extend_from_slice(&p.patches);
+            emb.extend(teacher.emb.iter().flatten());
+            tags.extend(teacher.tags.iter().flatten());
+            clip.extend(std::iter::repeat_n(i, teacher.emb.len()));
+        }
+    }
+    let n = clip.len() as i64;
+    anyhow::ensure!(n > 0, "no patches");
+    let data = crate::train::distill::DistillData {
+        patches: Tensor::f_from_slice(&patches)?.f_reshape([
+            n,
+            PATCH_FRAMES as i64,
+            N_MELS as i64,
+        ])?,
+        emb: Tensor::f_from_slice(&emb)?.f_reshape([n, -1])?,
+        tags: Tensor::f_from_slice(&tags)?.f_reshape([n, -1])?,
+        clip,
+    };
+    drop(patches);
+    eprintln!(
+        "{n} patches from {} clips ({:.0} s)",
+        ds.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let (vs, report) =
+        crate::train::distill::distill(&data, &opts, device, |s| eprintln!("  {s}"))?;
+    std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    let student = out_dir.join("student.safetensors");
+    vs.save(&student)?;
+    let j = serde_json::to_string_pretty(&serde_json::json!({
+        "manifest": manifest.display().to_string(),
+        "student": student.display().to_string(),
+        "seconds": started.elapsed().as_secs_f64(),
+        "report": &report,
+    }))?;
+    std::fs::write(out_dir.join("report.json"), &j)?;
+    if json {
+        writeln!(out, "{j}")?;
+    } else {
+        writeln!(
+            out,
+            "wrote {}: epoch {} of {}, held-out loss {:.4}; held out, the embedding's R² {:.3}, \
+             the tags' mean r {:.3}",
+            student.display(),
+            report.best_epoch,
+            report.epochs.len(),
+            report
+                .epochs
+                .get(report.best_epoch.saturating_sub(1))
+                .map_or(f64::NAN, |e| e.val_loss),
+            report.val_emb_r2,
+            report.val_tag_r,
+        )?;
     }
     Ok(())
 }

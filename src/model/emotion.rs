@@ -304,10 +304,7 @@ impl EmotionModel {
         if t == 0 {
             return Err(EmotionError::NoSegments);
         }
-        if self.cfg.features.needs_descriptor() && f.desc.len() < t
-            || self.cfg.features.needs_mid() && f.mid.len() < t
-            || self.cfg.features.needs_mtt() && f.mtt.len() < t
-            || f.tags.len() < t
+        if !f.has_inputs(self.cfg.features)
             || f.emb
                 .iter()
                 .take(t)

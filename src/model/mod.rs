@@ -7,4 +7,6 @@ pub mod emotion;
 pub mod musicnn;
 pub mod seeds;
 pub mod segments;
+pub mod student;
 pub mod tagger;
+pub mod vgg;

@@ -108,14 +108,14 @@ pub struct MusicnnOutput {
 
 /// Eval-mode batch norm folded to `y = x * scale + shift`, per channel.
 #[derive(Debug)]
-struct BatchNorm {
+pub(super) struct BatchNorm {
     scale: Tensor,
     shift: Tensor,
 }
 
 impl BatchNorm {
     /// Applies the batch norm along dimension 1 of `x` (the channel axis).
-    fn apply(&self, x: &Tensor) -> Result<Tensor, TchError> {
+    pub(super) fn apply(&self, x: &Tensor) -> Result<Tensor, TchError> {
         let dims = x.dim();
         let mut shape = vec![1i64; dims];
         if dims >= 2 {
@@ -128,9 +128,9 @@ impl BatchNorm {
 }
 
 #[derive(Debug)]
-struct Conv {
-    weight: Tensor,
-    bias: Tensor,
+pub(super) struct Conv {
+    pub(super) weight: Tensor,
+    pub(super) bias: Tensor,
 }
 
 /// A front-end branch: conv2d -> ReLU -> BN -> max over the frequency axis.
@@ -203,8 +203,13 @@ pub struct Musicnn {
 }
 
 /// Reads and validates the safetensors header (the `safetensors` crate checks the length,
-/// the JSON and every tensor's offsets against the file); returns the tag names.
-fn read_header(path: &Path) -> Result<Vec<String>, MusicnnError> {
+/// the JSON and every tensor's offsets against the file) of a weights file in `format`
+/// (musicnn's, or the VGG models' of the same package); returns the tag names and the
+/// whole metadata.
+pub(super) fn read_header(
+    path: &Path,
+    format: &str,
+) -> Result<(Vec<String>, HashMap<String, String>), MusicnnError> {
     let p = path.display().to_string();
     let corrupt = |reason: String| MusicnnError::Corrupt {
         path: p.clone(),
@@ -220,10 +225,10 @@ fn read_header(path: &Path) -> Result<Vec<String>, MusicnnError> {
         .metadata()
         .as_ref()
         .ok_or_else(|| corrupt("no __metadata__ in the header".into()))?;
-    let format = meta.get("format").map(String::as_str).unwrap_or("");
-    if format != FORMAT {
+    let found = meta.get("format").map(String::as_str).unwrap_or("");
+    if found != format {
         return Err(corrupt(format!(
-            "metadata format is `{format}`, expected `{FORMAT}`"
+            "metadata format is `{found}`, expected `{format}`"
         )));
     }
     let tags_json = meta
@@ -240,24 +245,38 @@ fn read_header(path: &Path) -> Result<Vec<String>, MusicnnError> {
             tags.len()
         )));
     }
-    Ok(tags)
+    Ok((tags, meta.clone()))
 }
 
 /// The 50 tag names of a musicnn weights file (from its metadata), without loading the
 /// network: e.g. to name scenes after stored tag vectors.
 pub fn read_tag_names(path: &Path) -> Result<Vec<String>, MusicnnError> {
-    read_header(path)
+    Ok(read_header(path, FORMAT)?.0)
 }
 
 /// Tensors of the weights file, fetched by name with shape checks.
-struct Weights {
+pub(super) struct Weights {
     path: String,
     tensors: HashMap<String, Tensor>,
     device: Device,
 }
 
 impl Weights {
-    fn get(&mut self, name: &str, shape: &[i64]) -> Result<Tensor, MusicnnError> {
+    /// Reads every tensor of `path` (whose header [`read_header`] has checked).
+    pub(super) fn read(path: &Path, device: Device) -> Result<Self, MusicnnError> {
+        let p = path.display().to_string();
+        let tensors = Tensor::read_safetensors(path).map_err(|e| MusicnnError::Corrupt {
+            path: p.clone(),
+            reason: e.to_string(),
+        })?;
+        Ok(Weights {
+            path: p,
+            tensors: tensors.into_iter().collect(),
+            device,
+        })
+    }
+
+    pub(super) fn get(&mut self, name: &str, shape: &[i64]) -> Result<Tensor, MusicnnError> {
         let t = self
             .tensors
             .remove(name)
@@ -287,14 +306,18 @@ impl Weights {
         Ok(t)
     }
 
-    fn conv(&mut self, prefix: &str, weight_shape: &[i64]) -> Result<Conv, MusicnnError> {
+    pub(super) fn conv(
+        &mut self,
+        prefix: &str,
+        weight_shape: &[i64],
+    ) -> Result<Conv, MusicnnError> {
         Ok(Conv {
             weight: self.get(&format!("{prefix}.weight"), weight_shape)?,
             bias: self.get(&format!("{prefix}.bias"), &weight_shape[..1])?,
         })
     }
 
-    fn bn(&mut self, prefix: &str, channels: i64) -> Result<BatchNorm, MusicnnError> {
+    pub(super) fn bn(&mut self, prefix: &str, channels: i64) -> Result<BatchNorm, MusicnnError> {
         let gamma = self.get(&format!("{prefix}.gamma"), &[channels])?;
         let beta = self.get(&format!("{prefix}.beta"), &[channels])?;
         let mean = self.get(&format!("{prefix}.moving_mean"), &[channels])?;
@@ -311,17 +334,8 @@ impl Musicnn {
     /// Loads the converted weights (`assets/models/msd_musicnn.safetensors`)
     /// onto `device`.
     pub fn load(path: &Path, device: Device) -> Result<Self, MusicnnError> {
-        let tags = read_header(path)?;
-        let p = path.display().to_string();
-        let tensors = Tensor::read_safetensors(path).map_err(|e| MusicnnError::Corrupt {
-            path: p.clone(),
-            reason: e.to_string(),
-        })?;
-        let mut w = Weights {
-            path: p,
-            tensors: tensors.into_iter().collect(),
-            device,
-        };
+        let (tags, _) = read_header(path, FORMAT)?;
+        let mut w = Weights::read(path, device)?;
         let _guard = tch::no_grad_guard();
         let nf = N_MELS as i64;
         let branch = |w: &mut Weights,
@@ -403,13 +417,7 @@ impl Musicnn {
 
     /// Like [`Musicnn::forward`], returning an error for malformed input.
     pub fn try_forward(&self, patches: &Tensor) -> Result<MusicnnOutput, MusicnnError> {
-        let size = patches.size();
-        if size.len() != 3 || size[1] != N_FRAMES as i64 || size[2] != N_MELS as i64 || size[0] < 1
-        {
-            return Err(MusicnnError::BadInput(format!(
-                "patches have shape {size:?}, expected (N >= 1, {N_FRAMES}, {N_MELS})"
-            )));
-        }
+        check_patches(patches)?;
         tch::no_grad(|| self.forward_impl(patches)).map_err(MusicnnError::from)
     }
 
@@ -488,6 +496,17 @@ impl Musicnn {
         }
         Ok((tags, embeddings))
     }
+}
+
+/// The input every patch network takes: `(N >= 1, 187, 96)` log-mel patches.
+pub(super) fn check_patches(patches: &Tensor) -> Result<(), MusicnnError> {
+    let size = patches.size();
+    if size.len() != 3 || size[1] != N_FRAMES as i64 || size[2] != N_MELS as i64 || size[0] < 1 {
+        return Err(MusicnnError::BadInput(format!(
+            "patches have shape {size:?}, expected (N >= 1, {N_FRAMES}, {N_MELS})"
+        )));
+    }
+    Ok(())
 }
 
 /// Copies an `(N, D)` f32 tensor into fixed-size rows.

@@ -2,9 +2,12 @@
 //! MSD-musicnn 200-d embedding and 50 tag probabilities, and the 66-d seed-000 descriptor.
 //! (Training caches them on disk: `train::cache`.)
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::musicnn::{EMBEDDING_DIM, N_FRAMES, N_TAGS, POOLED_DIM};
+use super::vgg::VGG_EMBEDDING_DIM;
 use crate::features::{musicnn_input, DESCRIPTOR_DIM};
 
 /// Which inputs the emotion model reads per segment.
@@ -23,6 +26,44 @@ pub enum FeatureSet {
     AllMid,
     /// all + the MTT_musicnn view's embedding and tags (566).
     AllMtt,
+    /// all + the MSD_vgg view's pool5 embedding and tags (622).
+    AllMsdVgg,
+    /// all + the MTT_vgg view's pool5 embedding and tags (622).
+    AllMttVgg,
+}
+
+/// A second pretrained network of the musicnn 0.1.0 package, run on the same patches as
+/// MSD_musicnn and fused with it (its embedding, then its tags, per segment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum View {
+    MttMusicnn,
+    MsdVgg,
+    MttVgg,
+}
+
+impl View {
+    /// Values per segment: embedding + 50 tags.
+    pub fn dim(self) -> usize {
+        match self {
+            View::MttMusicnn => EMBEDDING_DIM + N_TAGS,
+            View::MsdVgg | View::MttVgg => VGG_EMBEDDING_DIM + N_TAGS,
+        }
+    }
+
+    /// The converted weights (`tools/musicnn`), relative to the assets folder.
+    pub fn asset(self) -> &'static str {
+        match self {
+            View::MttMusicnn => "models/mtt_musicnn.safetensors",
+            View::MsdVgg => "models/msd_vgg.safetensors",
+            View::MttVgg => "models/mtt_vgg.safetensors",
+        }
+    }
+
+    /// Whether it is one of the VGG networks (`model::vgg`) rather than a musicnn.
+    pub fn is_vgg(self) -> bool {
+        matches!(self, View::MsdVgg | View::MttVgg)
+    }
 }
 
 impl FeatureSet {
@@ -33,21 +74,28 @@ impl FeatureSet {
             FeatureSet::EmbDesc => EMBEDDING_DIM + DESCRIPTOR_DIM,
             FeatureSet::All => EMBEDDING_DIM + N_TAGS + DESCRIPTOR_DIM,
             FeatureSet::AllMid => EMBEDDING_DIM + N_TAGS + DESCRIPTOR_DIM + POOLED_DIM,
-            FeatureSet::AllMtt => 2 * (EMBEDDING_DIM + N_TAGS) + DESCRIPTOR_DIM,
+            FeatureSet::AllMtt | FeatureSet::AllMsdVgg | FeatureSet::AllMttVgg => {
+                EMBEDDING_DIM + N_TAGS + DESCRIPTOR_DIM + self.view().map_or(0, View::dim)
+            }
         }
     }
     pub fn needs_descriptor(self) -> bool {
-        matches!(
-            self,
-            FeatureSet::EmbDesc | FeatureSet::All | FeatureSet::AllMid | FeatureSet::AllMtt
-        )
+        !matches!(self, FeatureSet::Emb | FeatureSet::EmbTags)
+    }
+    fn needs_tags(self) -> bool {
+        !matches!(self, FeatureSet::Emb | FeatureSet::EmbDesc)
     }
     pub fn needs_mid(self) -> bool {
         matches!(self, FeatureSet::AllMid)
     }
-    /// Whether the second pretrained view (MTT_musicnn) is read.
-    pub fn needs_mtt(self) -> bool {
-        matches!(self, FeatureSet::AllMtt)
+    /// The second pretrained view it reads, if any.
+    pub fn view(self) -> Option<View> {
+        match self {
+            FeatureSet::AllMtt => Some(View::MttMusicnn),
+            FeatureSet::AllMsdVgg => Some(View::MsdVgg),
+            FeatureSet::AllMttVgg => Some(View::MttVgg),
+            _ => None,
+        }
     }
 }
 
@@ -61,9 +109,9 @@ pub struct SegmentFeatures {
     /// musicnn's pooled mid-end features per segment (empty in caches that predate them).
     #[serde(default)]
     pub mid: Vec<Vec<f32>>,
-    /// The MTT_musicnn view per segment: embedding then tags (empty unless extracted).
+    /// Second pretrained views per segment: embedding then tags (only those extracted).
     #[serde(default)]
-    pub mtt: Vec<Vec<f32>>,
+    pub views: BTreeMap<View, Vec<Vec<f32>>>,
     /// Seconds between segment starts.
     pub segment_secs: f64,
     pub duration_secs: f64,
@@ -85,10 +133,7 @@ impl SegmentFeatures {
     /// Row `i` of the model input for `set`.
     pub fn row(&self, i: usize, set: FeatureSet) -> Vec<f32> {
         let mut r = self.emb[i].clone();
-        if matches!(
-            set,
-            FeatureSet::EmbTags | FeatureSet::All | FeatureSet::AllMid | FeatureSet::AllMtt
-        ) {
+        if set.needs_tags() {
             r.extend_from_slice(&self.tags[i]);
         }
         if set.needs_descriptor() {
@@ -97,10 +142,22 @@ impl SegmentFeatures {
         if set.needs_mid() {
             r.extend_from_slice(&self.mid[i]);
         }
-        if set.needs_mtt() {
-            r.extend_from_slice(&self.mtt[i]);
+        if let Some(rows) = set.view().and_then(|v| self.views.get(&v)) {
+            r.extend_from_slice(&rows[i]);
         }
         r
+    }
+
+    /// Whether every input `set` reads is there for all [`Self::len`] segments.
+    pub fn has_inputs(&self, set: FeatureSet) -> bool {
+        let t = self.len();
+        let view_ok = set
+            .view()
+            .is_none_or(|v| self.views.get(&v).is_some_and(|rows| rows.len() >= t));
+        self.tags.len() >= t
+            && (!set.needs_descriptor() || self.desc.len() >= t)
+            && (!set.needs_mid() || self.mid.len() >= t)
+            && view_ok
     }
 }
 
@@ -124,7 +181,7 @@ pub fn strided_segments(n: usize, stride: usize) -> Vec<usize> {
 impl SegmentFeatures {
     /// These segments and `other`'s (the grid shifted by half a segment) in time order:
     /// self 0, other 0, self 1, other 1, ... (overlapping patches). A view that only one
-    /// side has (mid-end, MTT) is left out.
+    /// side has (mid-end, a second view) is left out.
     pub fn interleaved(&self, other: &SegmentFeatures) -> SegmentFeatures {
         let (n, m) = (self.len(), other.len());
         let mix = |a: &Vec<Vec<f32>>, b: &Vec<Vec<f32>>| -> Vec<Vec<f32>> {
@@ -147,7 +204,12 @@ impl SegmentFeatures {
             tags: mix(&self.tags, &other.tags),
             desc: mix(&self.desc, &other.desc),
             mid: mix(&self.mid, &other.mid),
-            mtt: mix(&self.mtt, &other.mtt),
+            views: self
+                .views
+                .iter()
+                .filter_map(|(v, a)| Some((*v, mix(a, other.views.get(v)?))))
+                .filter(|(_, rows)| !rows.is_empty())
+                .collect(),
             segment_secs: self.segment_secs / 2.0,
             duration_secs: self.duration_secs,
         }
@@ -168,7 +230,7 @@ impl SegmentFeatures {
             tags: pick(&self.tags),
             desc: pick(&self.desc),
             mid: pick(&self.mid),
-            mtt: pick(&self.mtt),
+            views: self.views.iter().map(|(v, a)| (*v, pick(a))).collect(),
             segment_secs: self.segment_secs * stride.max(1) as f64,
             duration_secs: self.duration_secs,
         }
@@ -190,7 +252,7 @@ mod tests {
             tags: (0..10).map(|i| vec![i as f32]).collect(),
             desc: vec![],
             mid: vec![],
-            mtt: vec![],
+            views: BTreeMap::new(),
             segment_secs: 3.0,
             duration_secs: 30.0,
         };
@@ -211,7 +273,7 @@ mod tests {
             } else {
                 vec![]
             },
-            mtt: vec![],
+            views: BTreeMap::new(),
             segment_secs: 3.0,
             duration_secs: 10.0,
         };
@@ -224,5 +286,65 @@ mod tests {
         // The mid-end view only one side has is left out, not misaligned.
         assert!(m.mid.is_empty());
         assert_eq!(m.segment_secs, 1.5);
+    }
+
+    #[test]
+    fn every_feature_set_reads_rows_of_its_width() {
+        let n = 4;
+        let rows = |d: usize| vec![vec![0.5f32; d]; n];
+        let f = SegmentFeatures {
+            emb: rows(EMBEDDING_DIM),
+            tags: rows(N_TAGS),
+            desc: rows(DESCRIPTOR_DIM),
+            mid: rows(POOLED_DIM),
+            views: [View::MttMusicnn, View::MsdVgg, View::MttVgg]
+                .into_iter()
+                .map(|v| (v, rows(v.dim())))
+                .collect(),
+            segment_secs: 3.0,
+            duration_secs: 12.0,
+        };
+        for set in [
+            FeatureSet::Emb,
+            FeatureSet::EmbTags,
+            FeatureSet::EmbDesc,
+            FeatureSet::All,
+            FeatureSet::AllMid,
+            FeatureSet::AllMtt,
+            FeatureSet::AllMsdVgg,
+            FeatureSet::AllMttVgg,
+        ] {
+            assert!(f.has_inputs(set), "{set:?}");
+            assert_eq!(f.row(n - 1, set).len(), set.dim(), "{set:?}");
+        }
+        assert_eq!(FeatureSet::AllMtt.dim(), 566);
+        assert_eq!(FeatureSet::AllMsdVgg.dim(), 622);
+        // A view that was not extracted makes the input incomplete, not shorter.
+        let mut g = f.clone();
+        g.views.remove(&View::MsdVgg);
+        assert!(!g.has_inputs(FeatureSet::AllMsdVgg));
+        assert!(g.has_inputs(FeatureSet::AllMttVgg));
+        // Striding keeps the views aligned with the segments.
+        let s = f.strided(2);
+        assert_eq!(s.views[&View::MttVgg].len(), s.len());
+    }
+
+    #[test]
+    fn caches_written_before_views_still_parse() {
+        // The training cache (JSON) of earlier releases had an always-empty `mtt` field.
+        let old = r#"{"emb":[[1.0]],"tags":[[0.5]],"desc":[],"mid":[],"mtt":[],
+            "segment_secs":3.0,"duration_secs":3.0}"#;
+        let f: SegmentFeatures = serde_json::from_str(old).expect("old cache entry");
+        assert!(f.views.is_empty());
+        assert_eq!(f.len(), 1);
+        let round: SegmentFeatures = serde_json::from_str(
+            &serde_json::to_string(&SegmentFeatures {
+                views: [(View::MsdVgg, vec![vec![1.0]])].into_iter().collect(),
+                ..f
+            })
+            .expect("json"),
+        )
+        .expect("parse");
+        assert_eq!(round.views[&View::MsdVgg], vec![vec![1.0]]);
     }
 }

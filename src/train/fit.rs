@@ -94,6 +94,8 @@ impl TrainOptions {
             FeatureSet::All => "emb+tags+desc",
             FeatureSet::AllMid => "emb+tags+desc+mid",
             FeatureSet::AllMtt => "emb+tags+desc+mtt",
+            FeatureSet::AllMsdVgg => "emb+tags+desc+msd_vgg",
+            FeatureSet::AllMttVgg => "emb+tags+desc+mtt_vgg",
         };
         let mut s = format!("{arch} h{} / {feats} / x{}", self.hidden, self.members);
         if !self.augment {
@@ -691,7 +693,7 @@ pub(crate) mod tests {
                     tags: vec![vec![0.0; 50]; 6],
                     desc: vec![],
                     mid: vec![],
-                    mtt: vec![],
+                    views: Default::default(),
                     emb,
                     segment_secs: 3.0,
                     duration_secs: 18.0,

@@ -26,6 +26,7 @@ pub mod baseline;
 pub mod cache;
 pub mod cv;
 pub mod dataset;
+pub mod distill;
 pub mod fit;
 pub mod folds;
 pub mod manifest;

@@ -131,7 +131,9 @@ def log(*a):
     print(*a, file=sys.stderr, flush=True)
 
 
-def musicnn_paths(model=DEFAULT_MODEL):
+def musicnn_paths(model=DEFAULT_MODEL, labels=None):
+    """(package dir, checkpoint prefix, tag list) of a checkpoint in the wheel;
+    `labels` names the tag list in musicnn/configuration.py (default MODELS[model])."""
     import musicnn  # noqa: F401  (only its data files are used)
     from musicnn import configuration
 
@@ -140,7 +142,7 @@ def musicnn_paths(model=DEFAULT_MODEL):
     for suffix in (".index", ".meta", ".data-00000-of-00001"):
         if not os.path.exists(ckpt + suffix):
             sys.exit(f"checkpoint file missing: {ckpt + suffix}")
-    tags = list(getattr(configuration, MODELS[model]))
+    tags = list(getattr(configuration, labels or MODELS[model]))
     assert len(tags) == 50, len(tags)
     assert len(set(tags)) == len(tags), "duplicate tag names"
     assert configuration.N_MELS == N_MELS and configuration.SR == SR
@@ -177,7 +179,10 @@ class TfReference:
     """The original musicnn graph (from the checkpoint's .meta), pruned of
     its training nodes, with the checkpoint weights assigned."""
 
-    def __init__(self, ckpt, values, model=DEFAULT_MODEL):
+    def __init__(self, ckpt, values, model=DEFAULT_MODEL, names=None):
+        """`names`: optional (input, is_training, taggram, embedding) tensor
+        names; default musicnn's INPUT_NAME, TRAINING_NAME, TAGGRAM_NAME,
+        EMBEDDING_NAME."""
         import tensorflow as tf
         from tensorflow.core.protobuf import meta_graph_pb2
 
@@ -211,10 +216,12 @@ class TfReference:
         self.graph = tf.Graph()
         with self.graph.as_default():
             tf.compat.v1.import_graph_def(gd, name="")
-            self.x = self.graph.get_tensor_by_name(INPUT_NAME)
-            self.training = self.graph.get_tensor_by_name(TRAINING_NAME)
-            self.taggram = self.graph.get_tensor_by_name(TAGGRAM_NAME)
-            self.embedding = self.graph.get_tensor_by_name(EMBEDDING_NAME)
+            x_name, training_name, taggram_name, embedding_name = (
+                names or (INPUT_NAME, TRAINING_NAME, TAGGRAM_NAME, EMBEDDING_NAME))
+            self.x = self.graph.get_tensor_by_name(x_name)
+            self.training = self.graph.get_tensor_by_name(training_name)
+            self.taggram = self.graph.get_tensor_by_name(taggram_name)
+            self.embedding = self.graph.get_tensor_by_name(embedding_name)
             assigns = []
             for name, value in values.items():
                 var = self.graph.get_tensor_by_name(name + ":0")
@@ -243,10 +250,11 @@ class TfReference:
 # weights
 # --------------------------------------------------------------------------
 
-def convert_weights(values):
+def convert_weights(values, layers=None):
+    """`layers`: (TF prefix, safetensors prefix, kind) list, default LAYERS."""
     out = {}
     used = set()
-    for tf_name, st_name, kind in LAYERS:
+    for tf_name, st_name, kind in layers or LAYERS:
         if kind == "bn":
             for tf_field, st_field in BN_FIELDS:
                 key = f"{tf_name}/{tf_field}"

@@ -9,6 +9,9 @@
 #                                          # add a golden set from external patches
 #   tools/musicnn/regen.sh all --model MTT_musicnn
 #                                          # assets/models/mtt_musicnn.safetensors + check
+#   tools/musicnn/regen.sh vgg [what] [--model MSD_vgg|MTT_vgg]
+#                                          # convert_vgg.py: assets/models/{msd,mtt}_vgg.safetensors,
+#                                          # tests/golden/vgg/*, check (default: all, both models)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 venv="${VALENCE_TFREF_VENV:-$HOME/.cache/valence/tfref}"
@@ -18,4 +21,9 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import tensorflow, li
     # musicnn pins ancient numpy/tensorflow; only its checkpoint files and tag list are used.
     "$venv/bin/pip" install -q --no-deps musicnn==0.1.0
 fi
-exec nice -n 10 "$venv/bin/python" "$here/convert_musicnn.py" "$@"
+script=convert_musicnn.py
+if [ "${1:-}" = vgg ]; then
+    script=convert_vgg.py
+    shift
+fi
+exec nice -n 10 "$venv/bin/python" "$here/$script" "$@"
