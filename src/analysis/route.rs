@@ -53,7 +53,8 @@ impl From<tch::TchError> for RouteError {
 }
 
 /// A pretrained network run on the analysed patches: MSD_musicnn (what the analyser
-/// runs), or a second view fused with it in training (`model::segments::View`).
+/// runs), or, in training, a second view fused with it (`model::segments::View`) or a
+/// distilled student standing in for it (`model::student`).
 pub trait PatchNet {
     /// Taggram `(N, 50)`, embedding `(N, E)` and, when asked for and the network has
     /// them, pooled mid-end features `(N, 1506)`, for `(N, 187, 96)` patches.
