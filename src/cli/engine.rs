@@ -36,6 +36,7 @@ pub fn run(cli: Cli) -> Result<()> {
             mixup,
             sign_loss,
             center_loss,
+            stat_pool,
             dropout,
             seed,
             ablation,
@@ -84,6 +85,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 mixup,
                 sign_loss,
                 center_loss: center_loss.unwrap_or(0.0),
+                stat_pool,
                 dropout,
                 seed,
                 ..Default::default()

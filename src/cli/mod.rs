@@ -137,6 +137,9 @@ pub enum Command {
         /// `seed002`).
         #[arg(long)]
         center_loss: Option<f64>,
+        /// The track head also reads the segments' max and standard deviation.
+        #[arg(long)]
+        stat_pool: bool,
         #[arg(long, default_value_t = 0.3)]
         dropout: f64,
         #[arg(long, default_value_t = 7)]

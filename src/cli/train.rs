@@ -226,6 +226,10 @@ fn ablation_variants(base: &TrainOptions) -> Vec<TrainOptions> {
         center_loss: if base.center_loss > 0.0 { 0.0 } else { 0.1 },
         ..base.clone()
     });
+    v.push(TrainOptions {
+        stat_pool: !base.stat_pool,
+        ..base.clone()
+    });
     v
 }
 

@@ -53,6 +53,10 @@ pub struct EmotionConfig {
     /// Temperatures turning a point into quadrant probabilities, fitted on held-out data.
     #[serde(default)]
     pub calibration: Calibration,
+    /// The track head also reads the segments' max and standard deviation beside the
+    /// (attention or mean) pooling: "richer pooling", an issue-11 lever.
+    #[serde(default)]
+    pub stat_pool: bool,
 }
 
 fn one() -> usize {
@@ -96,6 +100,8 @@ pub struct EmotionNet {
     ln: Option<nn::LayerNorm>,
     pool: Option<nn::Linear>,
     va: nn::Linear,
+    /// With `stat_pool`: the track head on [pooled, max, sd] (the segments keep `va`).
+    va_track: Option<nn::Linear>,
 }
 
 impl EmotionNet {
@@ -116,6 +122,7 @@ impl EmotionNet {
                 ln: None,
                 pool: None,
                 va: lin("va", d, 2),
+                va_track: cfg.stat_pool.then(|| lin("va_track", 3 * d, 2)),
             },
             Arch::Attn => Self {
                 heads: cfg.heads,
@@ -129,6 +136,7 @@ impl EmotionNet {
                 ln: None,
                 pool: Some(lin("pool", h, 1)),
                 va: lin("va", h, 2),
+                va_track: cfg.stat_pool.then(|| lin("va_track", 3 * h, 2)),
             },
             Arch::BigruAttn => Self::bigru_attn(p, d, h, cfg.heads, cfg.dropout),
         }
@@ -162,6 +170,7 @@ impl EmotionNet {
             ln: Some(nn::layer_norm(p / "ln", vec![h], Default::default())),
             pool: Some(lin("pool", h, 1)),
             va: lin("va", h, 2),
+            va_track: None,
         }
     }
 
@@ -215,8 +224,22 @@ impl EmotionNet {
             }
         };
         let pooled = pooled.dropout(self.dropout, train);
+        let track_va = match &self.va_track {
+            Some(head) => {
+                let n = maskf.sum_dim_intlist(1, false, Kind::Float).clamp_min(1.0);
+                let mean = (&h * &maskf).sum_dim_intlist(1, false, Kind::Float) / &n;
+                let dev = (&h - mean.unsqueeze(1)) * &maskf;
+                let sd = (dev.square().sum_dim_intlist(1, false, Kind::Float) / &n + 1e-6).sqrt();
+                let max = h
+                    .masked_fill(&mask.unsqueeze(-1).logical_not(), -1e9)
+                    .amax([1], false);
+                let stats = Tensor::cat(&[max, sd], 1).dropout(self.dropout, train);
+                head.forward(&Tensor::cat(&[&pooled, &stats], 1)).tanh()
+            }
+            None => self.va.forward(&pooled).tanh(),
+        };
         Outputs {
-            track_va: self.va.forward(&pooled).tanh(),
+            track_va,
             seg_va,
             track_repr: pooled,
         }
@@ -446,6 +469,7 @@ mod tests {
             features_version: 1,
             members: 1,
             calibration: Calibration::default(),
+            stat_pool: false,
         };
         let d = FeatureSet::Emb.dim() as i64;
         let shapes = |vs: &nn::VarStore| {
@@ -492,5 +516,39 @@ mod tests {
         expected.sort();
         assert_eq!(shapes(&a), expected);
         assert_eq!(shapes(&b), expected);
+    }
+
+    /// With statistics pooling the track head reads [pooled, max, sd] (3 x hidden), and
+    /// padded segments change nothing: large padding would dominate an unmasked max or sd.
+    #[test]
+    fn stat_pooling_ignores_padding() {
+        let cfg = EmotionConfig {
+            arch: Arch::Attn,
+            features: FeatureSet::Emb,
+            hidden: 16,
+            heads: 2,
+            dropout: 0.0,
+            mean: vec![],
+            std: vec![],
+            version: "test".into(),
+            features_version: 1,
+            members: 1,
+            calibration: Calibration::default(),
+            stat_pool: true,
+        };
+        let vs = nn::VarStore::new(Device::Cpu);
+        let net = EmotionNet::new(&vs.root(), &cfg);
+        let d = FeatureSet::Emb.dim() as i64;
+        assert_eq!(vs.variables()["va_track.weight"].size(), [2, 3 * 16]);
+        let x = Tensor::randn([1, 3, d], (Kind::Float, Device::Cpu));
+        let pad = Tensor::randn([1, 2, d], (Kind::Float, Device::Cpu)) * 50.0;
+        let mask = Tensor::from_slice(&[true, true, true]).view([1, 3]);
+        let mask5 = Tensor::from_slice(&[true, true, true, false, false]).view([1, 5]);
+        let a = tch::no_grad(|| net.forward(&x, &mask, false).track_va);
+        let b = tch::no_grad(|| {
+            net.forward(&Tensor::cat(&[&x, &pad], 1), &mask5, false)
+                .track_va
+        });
+        assert!((&a - &b).abs().max().double_value(&[]) < 1e-5, "{a} vs {b}");
     }
 }

@@ -49,6 +49,8 @@ pub struct TrainOptions {
     pub mixup: f64,
     /// Weight of seed 002's improved center loss on the pooled track representation; 0 = off.
     pub center_loss: f64,
+    /// The track head also reads the segments' max and sd (`EmotionConfig::stat_pool`).
+    pub stat_pool: bool,
     /// Ensemble members = inner folds.
     pub members: usize,
     pub seed: u64,
@@ -73,6 +75,7 @@ impl Default for TrainOptions {
             confidence_weight: false,
             mixup: 0.0,
             center_loss: 0.0,
+            stat_pool: false,
             members: 4,
             seed: 7,
         }
@@ -115,6 +118,9 @@ impl TrainOptions {
         }
         if self.center_loss > 0.0 {
             s.push_str(&format!(" / center loss {}", self.center_loss));
+        }
+        if self.stat_pool {
+            s.push_str(" / mean+max+sd pooling");
         }
         if self.dropout != 0.3 {
             s.push_str(&format!(" / dropout {}", self.dropout));
@@ -481,6 +487,7 @@ fn config(ds: &Dataset, idx: &[usize], opts: &TrainOptions, members: usize) -> E
         features_version: FEATURES_VERSION,
         members,
         calibration: Calibration::default(),
+        stat_pool: opts.stat_pool,
     }
 }
 
