@@ -452,17 +452,14 @@ pub(crate) fn load_weights(vs: &mut nn::VarStore, dir: &Path) -> Result<(), Emot
 mod tests {
     use super::*;
 
-    /// `bigru_attn` (shared with seed 000) keeps the variable names and shapes a stored
-    /// `bigru_attn` model was saved under, and `new` builds exactly it. (Values are not
-    /// compared: the torch seed is global and tests run in parallel.)
-    #[test]
-    fn bigru_attn_variables_are_the_stored_ones() {
-        let cfg = EmotionConfig {
-            arch: Arch::BigruAttn,
+    /// An untrained model's configuration on the embedding alone (no dropout).
+    fn test_config(arch: Arch, hidden: i64, heads: i64) -> EmotionConfig {
+        EmotionConfig {
+            arch,
             features: FeatureSet::Emb,
-            hidden: 32,
-            heads: 4,
-            dropout: 0.1,
+            hidden,
+            heads,
+            dropout: 0.0,
             mean: vec![],
             std: vec![],
             version: "test".into(),
@@ -470,6 +467,17 @@ mod tests {
             members: 1,
             calibration: Calibration::default(),
             stat_pool: false,
+        }
+    }
+
+    /// `bigru_attn` (shared with seed 000) keeps the variable names and shapes a stored
+    /// `bigru_attn` model was saved under, and `new` builds exactly it. (Values are not
+    /// compared: the torch seed is global and tests run in parallel.)
+    #[test]
+    fn bigru_attn_variables_are_the_stored_ones() {
+        let cfg = EmotionConfig {
+            dropout: 0.1,
+            ..test_config(Arch::BigruAttn, 32, 4)
         };
         let d = FeatureSet::Emb.dim() as i64;
         let shapes = |vs: &nn::VarStore| {
@@ -523,18 +531,8 @@ mod tests {
     #[test]
     fn stat_pooling_ignores_padding() {
         let cfg = EmotionConfig {
-            arch: Arch::Attn,
-            features: FeatureSet::Emb,
-            hidden: 16,
-            heads: 2,
-            dropout: 0.0,
-            mean: vec![],
-            std: vec![],
-            version: "test".into(),
-            features_version: 1,
-            members: 1,
-            calibration: Calibration::default(),
             stat_pool: true,
+            ..test_config(Arch::Attn, 16, 2)
         };
         let vs = nn::VarStore::new(Device::Cpu);
         let net = EmotionNet::new(&vs.root(), &cfg);
