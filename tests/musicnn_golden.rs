@@ -6,18 +6,15 @@
 //!
 //! Paths resolve against `VALENCE_REPO` when set, else the crate root.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
+use common::{max_abs_diff, repo};
 use tch::{Device, Kind, Tensor};
 use valence::model::musicnn::{Musicnn, MusicnnError, EMBEDDING_DIM, N_FRAMES, N_MELS, N_TAGS};
 
 const TOLERANCE: f64 = 1e-4;
-
-fn repo() -> PathBuf {
-    std::env::var_os("VALENCE_REPO")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
-}
 
 fn weights_path() -> PathBuf {
     repo().join("assets/models/msd_musicnn.safetensors")
@@ -63,14 +60,6 @@ fn load_golden(path: &Path) -> (Tensor, Tensor, Tensor) {
     assert_eq!(taggram.size(), [n, N_TAGS as i64]);
     assert_eq!(embedding.size(), [n, EMBEDDING_DIM as i64]);
     (patches, taggram, embedding)
-}
-
-fn max_abs_diff(a: &Tensor, b: &Tensor) -> f64 {
-    assert_eq!(a.size(), b.size());
-    (a.to_kind(Kind::Double) - b.to_kind(Kind::Double))
-        .abs()
-        .max()
-        .double_value(&[])
 }
 
 fn model() -> Musicnn {

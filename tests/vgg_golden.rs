@@ -3,27 +3,14 @@
 //! the original TF graph's `taggram` (N,50) and pool5 `embedding` (N,256), written by
 //! `tools/musicnn/convert_vgg.py`. TensorFlow is not needed here.
 
-use std::path::PathBuf;
+mod common;
 
+use common::{max_abs_diff, repo};
 use tch::{Device, Kind, Tensor};
 use valence::model::musicnn::{MusicnnError, N_TAGS};
 use valence::model::vgg::{Vgg, VGG_EMBEDDING_DIM};
 
 const TOLERANCE: f64 = 1e-4;
-
-fn repo() -> PathBuf {
-    std::env::var_os("VALENCE_REPO")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
-}
-
-fn max_abs_diff(a: &Tensor, b: &Tensor) -> f64 {
-    assert_eq!(a.size(), b.size());
-    (a.to_kind(Kind::Double) - b.to_kind(Kind::Double))
-        .abs()
-        .max()
-        .double_value(&[])
-}
 
 fn check(model: &str) {
     let weights = repo().join(format!("assets/models/{model}.safetensors"));

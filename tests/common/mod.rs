@@ -384,3 +384,19 @@ pub fn scanned_library(db: &Path, music: &Path) -> valence::library::Library {
     .expect("scan");
     lib
 }
+
+/// The crate root, or `VALENCE_REPO` when set (golden tests read weights from it).
+pub fn repo() -> PathBuf {
+    std::env::var_os("VALENCE_REPO")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
+/// Largest absolute difference of two tensors of the same shape (in f64).
+pub fn max_abs_diff(a: &tch::Tensor, b: &tch::Tensor) -> f64 {
+    assert_eq!(a.size(), b.size());
+    (a.to_kind(tch::Kind::Double) - b.to_kind(tch::Kind::Double))
+        .abs()
+        .max()
+        .double_value(&[])
+}
