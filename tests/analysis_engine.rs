@@ -185,19 +185,6 @@ fn library_of_200_with_bad_files_analyses_while_readers_read() {
     assert_eq!(check_consistent(&db), before);
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read_dir") {
-        let e = e.expect("entry");
-        let dst = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &dst);
-        } else {
-            std::fs::copy(e.path(), dst).expect("copy");
-        }
-    }
-}
-
 fn status_json(db: &Path, assets: Option<&Path>) -> serde_json::Value {
     let mut cmd = Command::new(BIN);
     cmd.arg("--db").arg(db).args(["status", "--json"]);
@@ -264,7 +251,7 @@ fn model_version_bump_recomputes_results() {
 
     // Ship a "new" model: same weights, new version string.
     let assets = dir.path().join("assets");
-    copy_dir(
+    common::copy_dir(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models"),
         &assets.join("models"),
     );

@@ -3,6 +3,7 @@
 # `valence analyze` (the emotion model and its timeline) on the same real music, in one run.
 #
 #   tools/bench-vs-bliss.sh                 # TRACKS=90 JOBS=2 STRIDE=3 FORMATS="mp3 flac"
+#   CORPUS_ONLY=1 tools/bench-vs-bliss.sh   # build and make the corpus, measure nothing
 #
 # The corpus: 4-minute tracks, each the concatenation of 8 consecutive 30-s clips of
 # `../shared/data/4q-train` (manifest order), resampled to 44.1 kHz stereo and encoded as MP3
@@ -71,6 +72,9 @@ for fmt in $formats; do
     done
     [ "$made" -gt 0 ] && echo "bench-vs-bliss: encoded $made $fmt tracks" >&2
 done
+
+# CORPUS_ONLY=1: stop here (the programs built and the corpus made, nothing measured).
+[ -n "${CORPUS_ONLY:-}" ] && exit 0
 
 # Runs a command; prints {"wall": s, "rss_mb": peak of the child, "out": its stdout}.
 measure() {

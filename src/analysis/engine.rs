@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use tch::Device;
 
 use super::prepare::{PatchPlan, PrepareError, Prepared, Preparer};
-use super::route::{run_musicnn, segment_features, NetRows, RouteError};
+use super::route::{load_patch_net, run_musicnn, segment_features, NetRows, PatchNet, RouteError};
 use crate::features::musicnn_input::{N_MELS, PATCH_FRAMES};
 use crate::features::FEATURES_VERSION;
 use crate::library::{
@@ -23,7 +23,7 @@ use crate::library::{
 use crate::model::assets::{find_asset, AssetError};
 use crate::model::device::{resolve, DeviceChoice, DeviceError};
 use crate::model::emotion::{EmotionError, EmotionModel, EMOTION_ASSET_DIR};
-use crate::model::musicnn::{Musicnn, MusicnnError, N_TAGS};
+use crate::model::musicnn::{MusicnnError, N_TAGS};
 use crate::model::segments::SEGMENT_SECS;
 use crate::model::tagger::MUSICNN_ASSET;
 use crate::mood::Calibration;
@@ -234,13 +234,14 @@ pub struct Summary {
     pub jobs: usize,
     pub batch: usize,
     pub stride: usize,
-    /// Patches run through musicnn.
+    /// Patches run through the patch network (musicnn, or the model's student).
     pub patches: usize,
 }
 
 /// The networks, loaded once and shared by the network workers.
 struct Models {
-    musicnn: Musicnn,
+    /// MSD-musicnn, or the distilled student the emotion model names.
+    net: Box<dyn PatchNet>,
     emotion: EmotionModel,
     tag_names: Vec<String>,
     /// Each segment's audio word (theme scenes).
@@ -328,14 +329,13 @@ impl Engine {
             // the thread cap holds.
             tch::set_num_threads(1);
         }
-        let musicnn = Musicnn::load(musicnn, device)?;
         let emotion = EmotionModel::load(emotion_dir, device)?;
+        let (net, tag_names) = load_patch_net(musicnn, emotion_dir, &emotion.cfg, device)?;
         let codebook = crate::themes::default_codebook()?;
         let version = version_for(&emotion.cfg.version, opts.stride, &codebook.version());
-        let tag_names = musicnn.tag_names().to_vec();
         Ok(Self {
             models: Arc::new(Models {
-                musicnn,
+                net,
                 emotion,
                 tag_names,
                 codebook,
@@ -713,7 +713,7 @@ fn run_group(ctx: &NetCtx, group: &[(PendingTrack, Prepared)]) -> GroupResult {
     }
     // Tracks are gathered across, then run in chunks of `batch` patches.
     let with_mid = ctx.models.emotion.cfg.features.needs_mid();
-    let net = run_musicnn(&ctx.models.musicnn, &flat, ctx.batch, with_mid);
+    let net = run_musicnn(ctx.models.net.as_ref(), &flat, ctx.batch, with_mid);
     let network_s = super::thread_cpu_secs() - t;
     let t = super::thread_cpu_secs();
     let items = match net {

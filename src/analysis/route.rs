@@ -1,8 +1,9 @@
 //! The one route from a file to an emotion. The library analyser (`Engine`), `valence
 //! evaluate` (which runs the engine) and `valence train` (segment features for training)
-//! all decode and select patches with `Preparer`, run musicnn with `run_musicnn` and build
-//! the emotion model's input with `segment_features`, so a model is trained on exactly the
-//! kind of input the analyser feeds it.
+//! all decode and select patches with `Preparer`, run the patch network with `run_musicnn`
+//! (MSD-musicnn, or the distilled student a model names: `load_patch_net`) and build the
+//! emotion model's input with `segment_features`, so a model is trained on exactly the kind of
+//! input the analyser feeds it.
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -11,6 +12,7 @@ use tch::{Device, Tensor};
 
 use super::prepare::{PatchPlan, PrepareError, Prepared, Preparer};
 use crate::features::musicnn_input::{N_MELS, PATCH_FRAMES};
+use crate::model::emotion::{EmotionConfig, EmotionModel};
 use crate::model::musicnn::{Musicnn, MusicnnError};
 use crate::model::segments::{SegmentFeatures, SEGMENT_SECS};
 use crate::model::vgg::Vgg;
@@ -95,6 +97,30 @@ impl PatchNet for crate::model::student::Student {
     ) -> Result<(Tensor, Tensor, Option<Tensor>), MusicnnError> {
         let (taggram, embedding) = self.try_forward(x)?;
         Ok((taggram, embedding, None))
+    }
+}
+
+/// The patch network an emotion model reads, and its tag names: MSD-musicnn (`musicnn`), or
+/// the distilled student its config names (`EmotionConfig::patch_net`, a file in
+/// `emotion_dir`, checked by `EmotionModel::load`), whose tags are musicnn's (read from
+/// `musicnn`'s header only).
+pub fn load_patch_net(
+    musicnn: &Path,
+    emotion_dir: &Path,
+    cfg: &EmotionConfig,
+    device: Device,
+) -> Result<(Box<dyn PatchNet>, Vec<String>), MusicnnError> {
+    match &cfg.patch_net {
+        None => {
+            let m = Musicnn::load(musicnn, device)?;
+            let tags = m.tag_names().to_vec();
+            Ok((Box::new(m), tags))
+        }
+        Some(file) => {
+            let student = crate::model::student::Student::load(&emotion_dir.join(file), device)?;
+            let tags = crate::model::musicnn::read_tag_names(musicnn)?;
+            Ok((Box::new(student), tags))
+        }
     }
 }
 
@@ -183,8 +209,8 @@ pub enum AnalyzeError {
 /// One file at a time through the route (the engine does the same for a whole library,
 /// batched across tracks): for tools, tests and the sanity suite.
 pub struct FileAnalyzer {
-    musicnn: Musicnn,
-    model: crate::model::emotion::EmotionModel,
+    net: Box<dyn PatchNet>,
+    model: EmotionModel,
     preparer: Preparer,
     plan: PatchPlan,
 }
@@ -209,9 +235,11 @@ impl FileAnalyzer {
         device: Device,
         stride: usize,
     ) -> Result<Self, AnalyzeError> {
+        let model = EmotionModel::load(emotion_dir, device)?;
+        let (net, _) = load_patch_net(musicnn, emotion_dir, &model.cfg, device)?;
         Ok(Self {
-            musicnn: Musicnn::load(musicnn, device)?,
-            model: crate::model::emotion::EmotionModel::load(emotion_dir, device)?,
+            net,
+            model,
             preparer: Preparer::new().map_err(RouteError::from)?,
             plan: PatchPlan::new(stride),
         })
@@ -229,7 +257,7 @@ impl FileAnalyzer {
         let f = extract_segments(
             &mut self.preparer,
             path,
-            &self.musicnn,
+            self.net.as_ref(),
             self.plan,
             1,
             with_mid,

@@ -111,6 +111,7 @@ pub fn run(cli: Cli) -> Result<()> {
             manifest,
             epochs,
             seed,
+            per_fold,
             out: out_dir,
             device,
             json,
@@ -120,7 +121,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 seed,
                 ..Default::default()
             };
-            super::train::run_distill(&manifest, &out_dir, opts, device, json, &mut out)?;
+            super::train::run_distill(&manifest, &out_dir, opts, per_fold, device, json, &mut out)?;
         }
         Command::Evaluate {
             model,

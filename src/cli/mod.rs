@@ -156,7 +156,9 @@ pub enum Command {
         #[arg(long)]
         overlap: bool,
         /// Read the segments' embedding and tags from this distilled student
-        /// (`valence distill`) instead of MSD-musicnn (an experiment of issue 16).
+        /// (`valence distill`) instead of MSD-musicnn (an experiment of issue 16). A folder
+        /// from `valence distill --per-fold K` gives outer fold i fold i's student (then
+        /// `--folds` must be K, and no model on all rows is trained).
         #[arg(long)]
         patch_net: Option<PathBuf>,
         /// Output folder: report.json, report.md, reliability.png, and the model.
@@ -176,8 +178,14 @@ pub enum Command {
         manifest: PathBuf,
         #[arg(long, default_value_t = 12)]
         epochs: usize,
+        /// Also the outer folds' seed with `--per-fold` (`valence train --seed`, default 7).
         #[arg(long, default_value_t = 7)]
         seed: u64,
+        /// One student per outer fold of `valence train --folds K`, each distilled without
+        /// that fold's test clips, into `--out`/fold1..foldK (resumes: a fold already there
+        /// is kept). `valence train --patch-net` on that folder then gives an honest CV.
+        #[arg(long, value_name = "K")]
+        per_fold: Option<usize>,
         #[arg(long)]
         out: PathBuf,
         #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]

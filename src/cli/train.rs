@@ -31,7 +31,7 @@ use crate::train::metrics::{
     RegressionMetrics,
 };
 use crate::train::{
-    load_dataset, nested_cv, train_ensemble, Dataset, NestedResult, Scored, TrainOptions,
+    load_dataset, nested_cv_per_fold, train_ensemble, Dataset, NestedResult, Scored, TrainOptions,
 };
 
 pub(super) fn read_checked_manifest(path: &Path) -> Result<Manifest> {
@@ -400,6 +400,9 @@ fn reliability_png(conf: &[(f64, bool)], path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// A student's weights in a model folder trained on its outputs (`EmotionConfig::patch_net`).
+const STUDENT_FILE: &str = "student.safetensors";
+
 /// What `valence train` was asked to do.
 pub struct TrainRun<'a> {
     pub manifest: &'a Path,
@@ -442,7 +445,16 @@ pub fn run_train(run: TrainRun, out: &mut impl Write) -> Result<()> {
     } else {
         vec![opts.clone()]
     };
-    let ds = dataset(&m, device, &views_of(&candidates), overlap, patch_net)?;
+    let views = views_of(&candidates);
+    // A folder of per-fold students: outer fold i reads fold i's student's features.
+    let per_fold: Vec<Dataset> = match patch_net {
+        Some(dir) if dir.is_dir() => fold_students(dir, folds)?
+            .iter()
+            .map(|s| dataset(&m, device, &views, overlap, Some(s)))
+            .collect::<Result<_>>()?,
+        _ => vec![dataset(&m, device, &views, overlap, patch_net)?],
+    };
+    let ds = &per_fold[0];
     eprintln!(
         "{} tracks; features in {:.0} s",
         ds.len(),
@@ -454,8 +466,16 @@ pub fn run_train(run: TrainRun, out: &mut impl Write) -> Result<()> {
     let mut cv = None;
     if folds >= 2 {
         let t0 = Instant::now();
-        let res = nested_cv(&ds, folds, &candidates, strides, device, opts.seed, log)?;
-        let md = report_md(&res, &ds, command, manifest);
+        let res = nested_cv_per_fold(
+            &per_fold,
+            folds,
+            &candidates,
+            strides,
+            device,
+            opts.seed,
+            log,
+        )?;
+        let md = report_md(&res, ds, command, manifest);
         eprintln!("{md}");
         std::fs::write(out_dir.join("report.md"), &md)?;
         std::fs::write(
@@ -475,20 +495,51 @@ pub fn run_train(run: TrainRun, out: &mut impl Write) -> Result<()> {
         files.extend(["report.md", "report.json", "reliability.png"]);
         cv = Some(res);
     }
+    if per_fold.len() > 1 {
+        // Each fold's student left that fold's audio out; none fits a model on all rows.
+        eprintln!("per-fold students: cross-validation only, no model on all rows");
+        if json {
+            let j = serde_json::json!({
+                "command": command,
+                "out": out_dir.display().to_string(),
+                "tracks": ds.len(),
+                "report_files": files,
+                "final": [],
+                "chosen": null,
+                "seconds": started.elapsed().as_secs_f64(),
+                "cross_validation": cv,
+            });
+            serde_json::to_writer_pretty(&mut *out, &j)?;
+            writeln!(out)?;
+        }
+        return Ok(());
+    }
     // The shipped model: the same procedure on every row (the variant with the best
     // out-of-fold score when there are several).
     let all: Vec<usize> = (0..ds.len()).collect();
     let mut best: Option<(String, crate::train::Ensemble)> = None;
     let mut scores = Vec::new();
     for c in &candidates {
-        let e = train_ensemble(&ds, &all, c, device, opts.seed)?;
+        let e = train_ensemble(ds, &all, c, device, opts.seed)?;
         eprintln!("  final {}: OOF score {:.3}", c.name(), e.oof_score);
         scores.push(serde_json::json!({ "candidate": c.name(), "oof_score": e.oof_score }));
         if best.as_ref().is_none_or(|(_, b)| e.oof_score > b.oof_score) {
             best = Some((c.name(), e));
         }
     }
-    let (chosen, best) = best.context("no candidate")?;
+    let (chosen, mut best) = best.context("no candidate")?;
+    if let Some(student) = patch_net {
+        // The model travels with the student it was trained on, and its version names it,
+        // so results of another patch network are never mixed with its own.
+        std::fs::copy(student, out_dir.join(STUDENT_FILE))
+            .with_context(|| format!("copying {}", student.display()))?;
+        best.model.cfg.patch_net = Some(STUDENT_FILE.into());
+        best.model.cfg.version = format!(
+            "{}-student-{}",
+            best.model.cfg.version,
+            weights_key(student)?
+        );
+    }
     best.model.save(out_dir)?;
     eprintln!(
         "wrote {} ({:.0} s in all)",
@@ -511,6 +562,32 @@ pub fn run_train(run: TrainRun, out: &mut impl Write) -> Result<()> {
         writeln!(out)?;
     }
     Ok(())
+}
+
+/// The students of `valence distill --per-fold k` under `dir`: `fold1..foldk/student.safetensors`,
+/// exactly `k` of them.
+fn fold_students(dir: &Path, k: usize) -> Result<Vec<PathBuf>> {
+    anyhow::ensure!(
+        k >= 2,
+        "{}: per-fold students need cross-validation (--folds {k})",
+        dir.display()
+    );
+    anyhow::ensure!(
+        !dir.join(format!("fold{}", k + 1)).exists(),
+        "{} holds more than {k} folds' students: pass the --folds it was distilled for",
+        dir.display()
+    );
+    (1..=k)
+        .map(|i| {
+            let p = dir.join(format!("fold{i}")).join("student.safetensors");
+            anyhow::ensure!(
+                p.is_file(),
+                "{}: no student (run `valence distill --per-fold {k}`)",
+                p.display()
+            );
+            Ok(p)
+        })
+        .collect()
 }
 
 /// The shipped emotion model folder.
@@ -706,11 +783,15 @@ pub fn run_evaluate(
 }
 
 /// `valence distill`: the teacher's outputs on every patch of both grids (from the training
-/// cache), the patches again from the analyser's route, then `train::distill`.
+/// cache), the patches again from the analyser's route, then `train::distill`. With
+/// `per_fold = Some(k)`, one student per outer fold of `valence train --folds k --seed S`
+/// (`S` = `opts.seed`), each on that fold's training clips only, into `out_dir/fold{i}/`; a
+/// fold whose student is already there is kept, so an interrupted run resumes.
 pub fn run_distill(
     manifest: &Path,
     out_dir: &Path,
     opts: crate::train::distill::DistillOptions,
+    per_fold: Option<usize>,
     device: DeviceChoice,
     json: bool,
     out: &mut impl Write,
@@ -767,18 +848,85 @@ pub fn run_distill(
         ds.len(),
         started.elapsed().as_secs_f64()
     );
-    let (vs, report) =
-        crate::train::distill::distill(&data, &opts, device, |s| eprintln!("  {s}"))?;
-    std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
-    let student = out_dir.join("student.safetensors");
-    vs.save(&student)?;
+    let Some(k) = per_fold else {
+        let (student, report, j) = distill_one(&data, &opts, device, out_dir, manifest, None)?;
+        return write_distilled(&student, &report, &j, json, out);
+    };
+    let folds = crate::train::folds::grouped_folds(&ds.groups, &ds.labels, k, opts.seed)?;
+    let mut all = Vec::new();
+    for (fi, fold) in folds.iter().enumerate() {
+        let dir = out_dir.join(format!("fold{}", fi + 1));
+        let (student, report_path) = (dir.join("student.safetensors"), dir.join("report.json"));
+        let j = if student.is_file() && report_path.is_file() {
+            eprintln!("fold {}/{k}: {} is there; kept", fi + 1, student.display());
+            std::fs::read_to_string(&report_path)?
+        } else {
+            eprintln!(
+                "fold {}/{k}: distilling on {} training clips ({} held out as the fold's test)",
+                fi + 1,
+                fold.train.len(),
+                fold.test.len()
+            );
+            let sub = data.subset(&fold.train)?;
+            let (student, report, j) =
+                distill_one(&sub, &opts, device, &dir, manifest, Some(&fold.test))?;
+            write_distilled(&student, &report, &j, false, &mut std::io::stderr())?;
+            j
+        };
+        all.push(serde_json::from_str::<serde_json::Value>(&j)?);
+    }
+    if json {
+        serde_json::to_writer_pretty(&mut *out, &serde_json::json!({ "folds": all }))?;
+        writeln!(out)?;
+    } else {
+        writeln!(
+            out,
+            "wrote {k} students under {} (fold1..fold{k}); `valence train --patch-net {}` \
+             reads fold i's features from fold i's student",
+            out_dir.display(),
+            out_dir.display()
+        )?;
+    }
+    Ok(())
+}
+
+/// Distils one student on `data` into `dir`: the student's path, the report and the JSON
+/// written to `dir/report.json` (with the clips held out as an outer test fold, if any).
+fn distill_one(
+    data: &crate::train::distill::DistillData,
+    opts: &crate::train::distill::DistillOptions,
+    device: tch::Device,
+    dir: &Path,
+    manifest: &Path,
+    test_fold: Option<&[usize]>,
+) -> Result<(PathBuf, crate::train::distill::DistillReport, String)> {
+    let t0 = Instant::now();
+    let (vs, report) = crate::train::distill::distill(data, opts, device, |s| eprintln!("  {s}"))?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let student = dir.join("student.safetensors");
+    // Written under a temporary name first: a fold is "done" only once both files exist.
+    // The name keeps the extension: tch picks the file format by it.
+    let part = dir.join("student.part.safetensors");
+    vs.save(&part)?;
+    std::fs::rename(&part, &student)?;
     let j = serde_json::to_string_pretty(&serde_json::json!({
         "manifest": manifest.display().to_string(),
         "student": student.display().to_string(),
-        "seconds": started.elapsed().as_secs_f64(),
+        "seconds": t0.elapsed().as_secs_f64(),
+        "excluded_test_rows": test_fold.map(<[usize]>::len),
         "report": &report,
     }))?;
-    std::fs::write(out_dir.join("report.json"), &j)?;
+    std::fs::write(dir.join("report.json"), &j)?;
+    Ok((student, report, j))
+}
+
+fn write_distilled(
+    student: &Path,
+    report: &crate::train::distill::DistillReport,
+    j: &str,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<()> {
     if json {
         writeln!(out, "{j}")?;
     } else {

@@ -57,6 +57,11 @@ pub struct EmotionConfig {
     /// (attention or mean) pooling: "richer pooling", an issue-11 lever.
     #[serde(default)]
     pub stat_pool: bool,
+    /// The patch network the model was trained on, when it is not MSD-musicnn: a distilled
+    /// student's weights file in the model's folder (`model::student`, issue 16). The
+    /// analyser runs whichever network the model names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patch_net: Option<String>,
 }
 
 fn one() -> usize {
@@ -316,6 +321,29 @@ impl EmotionModel {
                 cfg.std.len()
             )));
         }
+        if let Some(file) = &cfg.patch_net {
+            // A bare file name in this folder, of a network that gives the embedding and tags.
+            let mut parts = Path::new(file).components();
+            let bare = matches!(
+                (parts.next(), parts.next()),
+                (Some(std::path::Component::Normal(_)), None)
+            );
+            let why = if !bare {
+                Some("must be a file name in the model's folder")
+            } else if !dir.join(file).is_file() {
+                Some("is missing")
+            } else if cfg.features.needs_mid() || cfg.features.view().is_some() {
+                Some("gives only the embedding and tags, and the model's features need more")
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                return Err(EmotionError::Load(format!(
+                    "{}: patch_net {file:?} {why}",
+                    cfg_path.display()
+                )));
+            }
+        }
         let mut m = Self::new(cfg, device);
         load_weights(&mut m.vs, dir)?;
         Ok(m)
@@ -467,6 +495,7 @@ mod tests {
             members: 1,
             calibration: Calibration::default(),
             stat_pool: false,
+            patch_net: None,
         }
     }
 

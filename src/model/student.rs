@@ -1,6 +1,8 @@
 //! A small CNN distilled from MSD-musicnn (issue 16's first lever): the same log-mel patch
 //! in, musicnn's 200-d embedding and 50 tag probabilities out, for ~1/20 of the arithmetic.
-//! Trained by `train::distill` (`valence distill`); experimental, not used by the analyser.
+//! Trained by `train::distill` (`valence distill`). The analyser runs it in musicnn's place
+//! for an emotion model that names it (`EmotionConfig::patch_net`, written by `valence train
+//! --patch-net`); the shipped model does not.
 //!
 //! ```text
 //! input (187, 96) -> BN (1 channel)

@@ -137,9 +137,50 @@ pub fn nested_cv(
     strides: &[usize],
     device: Device,
     seed: u64,
+    log: impl FnMut(&str),
+) -> Result<NestedResult, TrainError> {
+    nested_cv_per_fold(
+        std::slice::from_ref(ds),
+        k,
+        candidates,
+        strides,
+        device,
+        seed,
+        log,
+    )
+}
+
+/// [`nested_cv`] where outer fold `i` reads its features from `per_fold[i]` (or all folds from
+/// `per_fold[0]` when it holds one data set): the same tracks in the same order, with
+/// features from a network that must not have seen fold `i`'s test audio (a student
+/// distilled per fold, `valence distill --per-fold`). The folds come from `per_fold[0]`.
+pub fn nested_cv_per_fold(
+    per_fold: &[Dataset],
+    k: usize,
+    candidates: &[TrainOptions],
+    strides: &[usize],
+    device: Device,
+    seed: u64,
     mut log: impl FnMut(&str),
 ) -> Result<NestedResult, TrainError> {
-    let folds = grouped_folds(&ds.groups, &ds.labels, k, seed)?;
+    let Some(first) = per_fold.first() else {
+        return Err(TrainError::Data("no data set".into()));
+    };
+    if per_fold.len() != 1 && per_fold.len() != k {
+        return Err(TrainError::Data(format!(
+            "{} data sets for {k} outer folds",
+            per_fold.len()
+        )));
+    }
+    if per_fold
+        .iter()
+        .any(|d| d.paths != first.paths || d.labels != first.labels || d.groups != first.groups)
+    {
+        return Err(TrainError::Data(
+            "the per-fold data sets do not hold the same tracks in the same order".into(),
+        ));
+    }
+    let folds = grouped_folds(&first.groups, &first.labels, k, seed)?;
     let mut res = NestedResult {
         candidates: candidates.iter().map(|c| c.name()).collect(),
         folds: Vec::new(),
@@ -147,11 +188,12 @@ pub fn nested_cv(
         baseline: Vec::new(),
         strides: strides.to_vec(),
     };
-    let overlap = !ds.shifted.is_empty();
+    let overlap = per_fold.iter().all(|d| !d.shifted.is_empty());
     if overlap {
         res.strides.push(OVERLAP);
     }
     for (fi, fold) in folds.iter().enumerate() {
+        let ds = &per_fold[fi.min(per_fold.len() - 1)];
         let mut per = Vec::new();
         for (ci, opts) in candidates.iter().enumerate() {
             let e = train_ensemble(ds, &fold.train, opts, device, seed + 1000 * fi as u64)?;

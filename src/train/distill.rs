@@ -58,6 +58,36 @@ pub struct DistillData {
     pub clip: Vec<usize>,
 }
 
+impl DistillData {
+    /// The patches of the clips `keep` (indices as in `clip`), renumbered 0.. in that order:
+    /// a student distilled on one outer fold's training clips only.
+    pub fn subset(&self, keep: &[usize]) -> Result<DistillData, DistillError> {
+        let n_clips = self.clip.iter().max().map_or(0, |m| m + 1);
+        let mut new_id = vec![None; n_clips];
+        for (j, &c) in keep.iter().enumerate() {
+            if let Some(slot) = new_id.get_mut(c) {
+                *slot = Some(j);
+            }
+        }
+        let (rows, clip): (Vec<i64>, Vec<usize>) = self
+            .clip
+            .iter()
+            .enumerate()
+            .filter_map(|(p, &c)| new_id[c].map(|j| (p as i64, j)))
+            .unzip();
+        if rows.is_empty() {
+            return Err(DistillError::Data("no patches in the kept clips".into()));
+        }
+        let idx = Tensor::from_slice(&rows);
+        Ok(DistillData {
+            patches: self.patches.f_index_select(0, &idx)?,
+            emb: self.emb.f_index_select(0, &idx)?,
+            tags: self.tags.f_index_select(0, &idx)?,
+            clip,
+        })
+    }
+}
+
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct EpochLog {
     pub epoch: usize,
@@ -272,5 +302,25 @@ mod tests {
         assert!(report.best_epoch > 1, "{report:?}");
         let best = report.epochs[report.best_epoch - 1].val_loss;
         assert!(report.epochs.iter().all(|e| e.val_loss >= best));
+    }
+
+    /// A per-fold student sees only the kept clips' patches, renumbered, rows intact.
+    #[test]
+    fn subset_keeps_only_the_kept_clips() {
+        let n = 6i64;
+        let ramp = Tensor::arange(n, (Kind::Float, Device::Cpu));
+        let data = DistillData {
+            patches: ramp.view([n, 1, 1]).repeat([1, 2, 3]),
+            emb: ramp.view([n, 1]).repeat([1, EMBEDDING_DIM as i64]),
+            tags: ramp.view([n, 1]).repeat([1, N_TAGS as i64]) / 10.0,
+            clip: vec![0, 0, 1, 2, 2, 2],
+        };
+        let sub = data.subset(&[2, 0]).expect("subset");
+        assert_eq!(sub.clip, vec![1, 1, 0, 0, 0]);
+        let firsts = |t: &Tensor| Vec::<f32>::try_from(t.flatten(1, -1).select(1, 0)).unwrap();
+        assert_eq!(firsts(&sub.patches), vec![0.0, 1.0, 3.0, 4.0, 5.0]);
+        assert_eq!(firsts(&sub.emb), vec![0.0, 1.0, 3.0, 4.0, 5.0]);
+        assert_eq!(sub.tags.size(), vec![5, N_TAGS as i64]);
+        assert!(data.subset(&[7]).is_err());
     }
 }

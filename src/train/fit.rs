@@ -187,6 +187,8 @@ pub enum TrainError {
     Folds(#[from] FoldError),
     #[error(transparent)]
     Model(#[from] EmotionError),
+    #[error("training data: {0}")]
+    Data(String),
 }
 
 /// A padded training batch.
@@ -488,6 +490,7 @@ fn config(ds: &Dataset, idx: &[usize], opts: &TrainOptions, members: usize) -> E
         members,
         calibration: Calibration::default(),
         stat_pool: opts.stat_pool,
+        patch_net: None,
     }
 }
 

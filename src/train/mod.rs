@@ -33,7 +33,7 @@ pub mod manifest;
 pub mod metrics;
 pub mod seeds;
 
-pub use cv::{nested_cv, score, CandidateResult, NestedResult, Scored};
+pub use cv::{nested_cv, nested_cv_per_fold, score, CandidateResult, NestedResult, Scored};
 pub use dataset::{load_dataset, Dataset};
 pub use fit::{
     fit, fit_calibration, predict_points, train_ensemble, Ensemble, PointPrediction, TrainError,
