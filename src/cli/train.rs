@@ -495,22 +495,28 @@ pub fn run_train(run: TrainRun, out: &mut impl Write) -> Result<()> {
         files.extend(["report.md", "report.json", "reliability.png"]);
         cv = Some(res);
     }
+    // The `--json` summary: the final candidates' scores and the chosen one, if any.
+    let summary = |out: &mut dyn Write, scores: &[serde_json::Value], chosen: Option<&str>| {
+        let j = serde_json::json!({
+            "command": command,
+            "out": out_dir.display().to_string(),
+            "tracks": ds.len(),
+            "report_files": files,
+            "final": scores,
+            "chosen": chosen,
+            "seconds": started.elapsed().as_secs_f64(),
+            // null without cross-validation (`--folds` below 2); else report.json's result.
+            "cross_validation": cv,
+        });
+        serde_json::to_writer_pretty(&mut *out, &j)?;
+        writeln!(out)?;
+        anyhow::Ok(())
+    };
     if per_fold.len() > 1 {
         // Each fold's student left that fold's audio out; none fits a model on all rows.
         eprintln!("per-fold students: cross-validation only, no model on all rows");
         if json {
-            let j = serde_json::json!({
-                "command": command,
-                "out": out_dir.display().to_string(),
-                "tracks": ds.len(),
-                "report_files": files,
-                "final": [],
-                "chosen": null,
-                "seconds": started.elapsed().as_secs_f64(),
-                "cross_validation": cv,
-            });
-            serde_json::to_writer_pretty(&mut *out, &j)?;
-            writeln!(out)?;
+            summary(out, &[], None)?;
         }
         return Ok(());
     }
@@ -547,19 +553,7 @@ pub fn run_train(run: TrainRun, out: &mut impl Write) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     if json {
-        let j = serde_json::json!({
-            "command": command,
-            "out": out_dir.display().to_string(),
-            "tracks": ds.len(),
-            "report_files": files,
-            "final": scores,
-            "chosen": chosen,
-            "seconds": started.elapsed().as_secs_f64(),
-            // null without cross-validation (`--folds` below 2); else report.json's result.
-            "cross_validation": cv,
-        });
-        serde_json::to_writer_pretty(&mut *out, &j)?;
-        writeln!(out)?;
+        summary(out, &scores, Some(&chosen))?;
     }
     Ok(())
 }
