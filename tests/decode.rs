@@ -117,3 +117,85 @@ fn truncated_file_decodes_what_is_there() {
     let dur = d.duration_secs();
     assert!((1.5..2.5).contains(&dur), "half an mp3 gave {dur} s");
 }
+
+/// A 32-bit float WAV (format 3), interleaved; written by hand since Valence only writes PCM.
+fn write_wav_f32(path: &Path, samples: &[f32], rate: u32, channels: u16) {
+    let data_len = (samples.len() * 4) as u32;
+    let mut b = Vec::new();
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36 + data_len).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&16u32.to_le_bytes());
+    b.extend_from_slice(&3u16.to_le_bytes());
+    b.extend_from_slice(&channels.to_le_bytes());
+    b.extend_from_slice(&rate.to_le_bytes());
+    b.extend_from_slice(&(rate * channels as u32 * 4).to_le_bytes());
+    b.extend_from_slice(&(channels * 4).to_le_bytes());
+    b.extend_from_slice(&32u16.to_le_bytes());
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&data_len.to_le_bytes());
+    for s in samples {
+        b.extend_from_slice(&s.to_le_bytes());
+    }
+    std::fs::write(path, b).unwrap();
+}
+
+/// Non-finite samples (a corrupt float file) are silenced in the output, frame by frame, and
+/// the loudness meter, which must not read them, gives no figure; the same file without them
+/// is metered. Stereo downmixed to mono and stereo as it is take the same route.
+#[test]
+fn non_finite_samples_are_silenced_and_not_metered() {
+    let dir = tempfile::tempdir().unwrap();
+    let rate = 44100;
+    let frames = rate as usize * 2;
+    let mut clean = Vec::with_capacity(frames * 2);
+    for i in 0..frames {
+        let t = i as f32 / rate as f32;
+        clean.push(0.3 * (2.0 * std::f32::consts::PI * 440.0 * t).sin());
+        clean.push(0.2 * (2.0 * std::f32::consts::PI * 660.0 * t).sin());
+    }
+    let mut bad = clean.clone();
+    let (nan_frame, inf_frame) = (1000, 50_000);
+    bad[2 * nan_frame + 1] = f32::NAN;
+    bad[2 * inf_frame] = f32::INFINITY;
+    let (good_path, bad_path) = (dir.path().join("good.wav"), dir.path().join("bad.wav"));
+    write_wav_f32(&good_path, &clean, rate, 2);
+    write_wav_f32(&bad_path, &bad, rate, 2);
+
+    let read = |path: &Path, mono: bool| {
+        let mut s = if mono {
+            AudioStream::open_mono(path, None).unwrap()
+        } else {
+            AudioStream::open(path).unwrap()
+        };
+        s.measure_loudness().unwrap();
+        let mut out = Vec::new();
+        while let Some(chunk) = s.next_chunk().unwrap() {
+            out.extend_from_slice(&chunk);
+        }
+        (out, s.loudness())
+    };
+    let (good_mono, good_loud) = read(&good_path, true);
+    assert!(good_loud.is_some(), "a clean file is metered");
+    let (mono, loud) = read(&bad_path, true);
+    assert!(loud.is_none(), "non-finite samples reached the meter");
+    assert_eq!(mono.len(), frames);
+    for (i, (&m, &g)) in mono.iter().zip(&good_mono).enumerate() {
+        if i == nan_frame || i == inf_frame {
+            assert_eq!(m, 0.0, "frame {i}");
+        } else {
+            assert_eq!(m, g, "frame {i}");
+        }
+    }
+    let (stereo, loud) = read(&bad_path, false);
+    assert!(loud.is_none());
+    assert_eq!(stereo.len(), frames * 2);
+    for (i, (&s, &c)) in stereo.iter().zip(&clean).enumerate() {
+        let want = if i == 2 * nan_frame + 1 || i == 2 * inf_frame {
+            0.0
+        } else {
+            c
+        };
+        assert_eq!(s, want, "sample {i}");
+    }
+}

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
@@ -23,6 +22,31 @@ fn loaded_libraries(exe: &str) -> String {
         .expect("trace the loader");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Writes an executable script. A child process writes it, so no file descriptor of this
+/// process is open on it for writing: another test thread's fork could inherit such a
+/// descriptor until its exec, and running the script would then fail with ETXTBSY ("Text
+/// file busy").
+fn write_script(path: &Path, text: &str) {
+    use std::io::Write;
+    let mut sh = Command::new("sh")
+        .arg("-c")
+        .arg("cat > \"$0\" && chmod 755 \"$0\"")
+        .arg(path)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("sh");
+    sh.stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("write");
+    assert!(
+        sh.wait().expect("wait").success(),
+        "writing {}",
+        path.display()
+    );
 }
 
 #[test]
@@ -139,12 +163,10 @@ fn an_engine_that_dies_is_reported_with_how_and_its_last_words() {
     let dir = tempfile::tempdir().expect("tempdir");
     let fake = dir.path().join("fake-engine");
     // Says it is loading, complains, and dies: a crash as the window would see one.
-    std::fs::write(
+    write_script(
         &fake,
         "#!/bin/sh\necho '\"loading\"'\necho 'libtorch: out of memory' >&2\nexit 3\n",
-    )
-    .expect("write");
-    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    );
     let mut events = Vec::new();
     let e = remote::run_with(
         &fake,
@@ -177,12 +199,10 @@ fn an_engine_that_dies_is_reported_with_how_and_its_last_words() {
 fn a_failure_the_engine_reports_reaches_the_window_as_its_text() {
     let dir = tempfile::tempdir().expect("tempdir");
     let fake = dir.path().join("fake-engine");
-    std::fs::write(
+    write_script(
         &fake,
         "#!/bin/sh\necho '\"loading\"'\necho '{\"failed\":\"cannot find asset models/emotion\"}'\nexit 1\n",
-    )
-    .expect("write");
-    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    );
     let e = remote::run_with(
         &fake,
         &dir.path().join("lib.db"),

@@ -3,7 +3,14 @@
 # `valence analyze` (the emotion model and its timeline) on the same real music, in one run.
 #
 #   tools/bench-vs-bliss.sh                 # TRACKS=90 JOBS=2 STRIDE=3 FORMATS="mp3 flac"
-#   CORPUS_ONLY=1 tools/bench-vs-bliss.sh   # build and make the corpus, measure nothing
+#   STUDENT_MODEL=DIR tools/bench-vs-bliss.sh   # also a model trained on a distilled student
+#   CORPUS_ONLY=1 tools/bench-vs-bliss.sh       # build and make the corpus, measure nothing
+#
+# STUDENT_MODEL: an emotion model folder from `valence train --patch-net STUDENT` (it holds
+# the student and names it in config.json). Valence then also analyses each format's files
+# into a second fresh database with that model in the shipped one's place (a copy of
+# assets/models, through VALENCE_ASSETS), so one run prints bliss-rs, Valence with musicnn and
+# Valence with the student side by side.
 #
 # The corpus: 4-minute tracks, each the concatenation of 8 consecutive 30-s clips of
 # `../shared/data/4q-train` (manifest order), resampled to 44.1 kHz stereo and encoded as MP3
@@ -93,6 +100,17 @@ PY
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+student_assets=
+if [ -n "${STUDENT_MODEL:-}" ]; then
+    [ -f "$STUDENT_MODEL/config.json" ] || { echo "bench-vs-bliss: no $STUDENT_MODEL/config.json" >&2; exit 1; }
+    grep -q '"patch_net"' "$STUDENT_MODEL/config.json" \
+        || { echo "bench-vs-bliss: $STUDENT_MODEL names no student (patch_net)" >&2; exit 1; }
+    student_assets=$work/assets
+    mkdir -p "$student_assets"
+    cp -r "$repo/assets/models" "$student_assets/models"
+    rm -rf "$student_assets/models/emotion"
+    cp -r "$STUDENT_MODEL" "$student_assets/models/emotion"
+fi
 results=()
 for fmt in $formats; do
     files=("$corpus/$fmt"/track*."$fmt")
@@ -111,8 +129,18 @@ for fmt in $formats; do
     load2=$(cut -d' ' -f1 /proc/loadavg)
     echo "bench-vs-bliss: valence analyze on the same tracks (load $load2)" >&2
     v=$(measure "$valence" --db "$db" analyze --jobs "$jobs" --stride "$stride" --nice 0 --json)
-    results+=("$(printf '{"format": "%s", "audio": %s, "load_bliss": %s, "load_valence": %s, "bliss": %s, "valence": %s}' \
-        "$fmt" "$audio" "$load" "$load2" "$b" "$v")")
+    s=null
+    load3=null
+    if [ -n "$student_assets" ]; then
+        sdb=$work/$fmt-student.sqlite3
+        "$valence" --db "$sdb" scan "$work/$fmt" >/dev/null
+        load3=$(cut -d' ' -f1 /proc/loadavg)
+        echo "bench-vs-bliss: valence analyze with the student model (load $load3)" >&2
+        s=$(VALENCE_ASSETS=$student_assets measure "$valence" --db "$sdb" analyze \
+            --jobs "$jobs" --stride "$stride" --nice 0 --json)
+    fi
+    results+=("$(printf '{"format": "%s", "audio": %s, "load_bliss": %s, "load_valence": %s, "load_student": %s, "bliss": %s, "valence": %s, "student": %s}' \
+        "$fmt" "$audio" "$load" "$load2" "$load3" "$b" "$v" "$s")")
 done
 
 python3 - "$jobs" "$stride" "${results[@]}" <<'PY'
@@ -124,23 +152,27 @@ print("|---|---|---|---|---|---|---|---|")
 for raw in sys.argv[3:]:
     r = json.loads(raw)
     b = json.loads(r["bliss"]["out"])
-    v = json.loads(r["valence"]["out"])
     audio = r["audio"]
     xb = audio / r["bliss"]["wall"]
-    xv = audio / r["valence"]["wall"]
     h = audio / 3600
     print(f"| {r['format']} | bliss-rs 0.13 (Symphonia) | {b['analysed']} ok, {b['failed']} failed "
           f"| {h:.2f} h | {r['bliss']['wall']:.1f} s | {xb:.0f}x | {r['bliss']['rss_mb']:.0f} MB "
           f"| {r['load_bliss']} |")
-    done, failed = v["progress"]["done"], v["progress"]["failed"]
-    print(f"| {r['format']} | valence analyze, stride {stride} (a point every {3 * stride} s) "
-          f"| {done - failed} ok, {failed} failed | {h:.2f} h | {r['valence']['wall']:.1f} s "
-          f"| {xv:.0f}x | {r['valence']['rss_mb']:.0f} MB | {r['load_valence']} |")
-    print(f"| {r['format']} | **ratio Valence / bliss** | | | | **{xv / xb:.2f}** | | |")
-    st = v["stages"]
-    total = sum(st.values()) or 1.0
-    splits.append(f"{r['format']}: " + ", ".join(
-        f"{k} {100 * t / total:.0f} %" for k, t in st.items()))
+    runs = [("valence", f"valence analyze, stride {stride} (a point every {3 * stride} s)",
+             "load_valence")]
+    if r["student"] is not None:
+        runs.append(("student", f"valence analyze, stride {stride}, student model", "load_student"))
+    for key, name, load in runs:
+        v = json.loads(r[key]["out"])
+        xv = audio / r[key]["wall"]
+        done, failed = v["progress"]["done"], v["progress"]["failed"]
+        print(f"| {r['format']} | {name} | {done - failed} ok, {failed} failed | {h:.2f} h "
+              f"| {r[key]['wall']:.1f} s | {xv:.0f}x | {r[key]['rss_mb']:.0f} MB | {r[load]} |")
+        print(f"| {r['format']} | **ratio ({key}) / bliss** | | | | **{xv / xb:.2f}** | | |")
+        st = v["stages"]
+        total = sum(st.values()) or 1.0
+        splits.append(f"{r['format']} ({key}): " + ", ".join(
+            f"{k} {100 * t / total:.0f} %" for k, t in st.items()))
 print(f"\n{jobs} worker threads each; x realtime = seconds of audio (ffprobe) / wall seconds.")
 print("Where Valence's worker time goes: " + "; ".join(splits))
 PY

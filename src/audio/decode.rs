@@ -344,33 +344,43 @@ impl AudioStream {
             if frames == 0 {
                 continue;
             }
-            if let Some(m) = &mut self.meter {
-                let ok = m.channels() == channels
-                    && self.scratch.iter().all(|s| s.is_finite())
-                    && m.add(&self.scratch).is_ok();
-                if !ok {
-                    // A layout change or corrupt (non-finite) samples: no trustworthy figure.
-                    self.meter = None;
-                }
-            }
             self.frames_decoded += frames as u64;
             if self.frames_decoded > MAX_DECODE_SECONDS as u64 * self.info.sample_rate as u64 {
                 return Err(AudioError::TooLong(MAX_DECODE_SECONDS));
             }
-            let chunk = if self.mono && channels > 1 {
+            // One pass makes the output and silences non-finite values, which decoders can
+            // emit on corrupt frames, so DSP stays sane. A non-finite sample makes its
+            // frame's mix non-finite, so `finite` also tells whether the meter may read the
+            // decoded samples.
+            let mut finite = true;
+            let mut clean = |x: f32| {
+                if x.is_finite() {
+                    x
+                } else {
+                    finite = false;
+                    0.0
+                }
+            };
+            let downmix = self.mono && channels > 1;
+            let chunk: Vec<f32> = if downmix {
                 let scale = 1.0 / channels as f32;
                 self.scratch
                     .chunks_exact(channels)
-                    .map(|f| f.iter().sum::<f32>() * scale)
+                    .map(|f| clean(f.iter().sum::<f32>() * scale))
                     .collect()
             } else {
-                std::mem::take(&mut self.scratch)
+                let mut own = std::mem::take(&mut self.scratch);
+                for s in own.iter_mut() {
+                    *s = clean(*s);
+                }
+                own
             };
-            // Decoders can emit NaN/inf on corrupt frames; silence them so DSP stays sane.
-            let mut chunk = chunk;
-            for s in chunk.iter_mut() {
-                if !s.is_finite() {
-                    *s = 0.0;
+            if let Some(m) = &mut self.meter {
+                let decoded = if downmix { &self.scratch } else { &chunk };
+                let ok = finite && m.channels() == channels && m.add(decoded).is_ok();
+                if !ok {
+                    // A layout change or corrupt (non-finite) samples: no trustworthy figure.
+                    self.meter = None;
                 }
             }
             match self.resampler.as_mut() {

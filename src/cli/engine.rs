@@ -112,6 +112,8 @@ pub fn run(cli: Cli) -> Result<()> {
             epochs,
             seed,
             per_fold,
+            init,
+            lr,
             out: out_dir,
             device,
             json,
@@ -119,9 +121,14 @@ pub fn run(cli: Cli) -> Result<()> {
             let opts = crate::train::distill::DistillOptions {
                 epochs,
                 seed,
+                lr,
                 ..Default::default()
             };
-            super::train::run_distill(&manifest, &out_dir, opts, per_fold, device, json, &mut out)?;
+            let job = super::train::DistillJob {
+                per_fold,
+                init: init.as_deref(),
+            };
+            super::train::run_distill(&manifest, &out_dir, opts, job, device, json, &mut out)?;
         }
         Command::Evaluate {
             model,

@@ -186,6 +186,13 @@ pub enum Command {
         /// is kept). `valence train --patch-net` on that folder then gives an honest CV.
         #[arg(long, value_name = "K")]
         per_fold: Option<usize>,
+        /// Train further from the students of an earlier run with the same manifest, seed
+        /// and `--per-fold` (its `--out`: `DIR/student.safetensors`, or `DIR/foldI/...`).
+        #[arg(long, value_name = "DIR")]
+        init: Option<PathBuf>,
+        /// Peak learning rate (cosine decay to 5 % of it over the epochs).
+        #[arg(long, default_value_t = 2e-3)]
+        lr: f64,
         #[arg(long)]
         out: PathBuf,
         #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]

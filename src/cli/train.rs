@@ -776,16 +776,41 @@ pub fn run_evaluate(
     Ok(())
 }
 
+/// What `valence distill` runs besides its options: one student or one per outer fold, and
+/// the earlier run (its `--out`) to warm-start from.
+pub struct DistillJob<'a> {
+    pub per_fold: Option<usize>,
+    pub init: Option<&'a Path>,
+}
+
+/// The student file of an earlier run to warm-start from: `dir/fold{i}/` with `--per-fold`,
+/// else `dir` itself when it is a file, or `dir/student.safetensors`.
+fn init_student(dir: Option<&Path>, fold: Option<usize>) -> Result<Option<PathBuf>> {
+    let Some(dir) = dir else { return Ok(None) };
+    let path = match fold {
+        Some(i) => dir.join(format!("fold{i}")).join("student.safetensors"),
+        None if dir.is_file() => dir.to_path_buf(),
+        None => dir.join("student.safetensors"),
+    };
+    anyhow::ensure!(
+        path.is_file(),
+        "--init: no {} (pass the --out of an earlier `valence distill` with the same --per-fold)",
+        path.display()
+    );
+    Ok(Some(path))
+}
+
 /// `valence distill`: the teacher's outputs on every patch of both grids (from the training
 /// cache), the patches again from the analyser's route, then `train::distill`. With
-/// `per_fold = Some(k)`, one student per outer fold of `valence train --folds k --seed S`
+/// `job.per_fold = Some(k)`, one student per outer fold of `valence train --folds k --seed S`
 /// (`S` = `opts.seed`), each on that fold's training clips only, into `out_dir/fold{i}/`; a
-/// fold whose student is already there is kept, so an interrupted run resumes.
+/// fold whose student is already there is kept, so an interrupted run resumes. With
+/// `job.init`, each student starts from the earlier run's student of the same fold.
 pub fn run_distill(
     manifest: &Path,
     out_dir: &Path,
-    opts: crate::train::distill::DistillOptions,
-    per_fold: Option<usize>,
+    mut opts: crate::train::distill::DistillOptions,
+    job: DistillJob,
     device: DeviceChoice,
     json: bool,
     out: &mut impl Write,
@@ -842,7 +867,8 @@ pub fn run_distill(
         ds.len(),
         started.elapsed().as_secs_f64()
     );
-    let Some(k) = per_fold else {
+    let Some(k) = job.per_fold else {
+        opts.init = init_student(job.init, None)?;
         let (student, report, j) = distill_one(&data, &opts, device, out_dir, manifest, None)?;
         return write_distilled(&student, &report, &j, json, out);
     };
@@ -861,6 +887,7 @@ pub fn run_distill(
                 fold.train.len(),
                 fold.test.len()
             );
+            opts.init = init_student(job.init, Some(fi + 1))?;
             let sub = data.subset(&fold.train)?;
             let (student, report, j) =
                 distill_one(&sub, &opts, device, &dir, manifest, Some(&fold.test))?;
@@ -908,6 +935,8 @@ fn distill_one(
         "student": student.display().to_string(),
         "seconds": t0.elapsed().as_secs_f64(),
         "excluded_test_rows": test_fold.map(<[usize]>::len),
+        "init": opts.init.as_ref().map(|p| p.display().to_string()),
+        "lr": opts.lr,
         "report": &report,
     }))?;
     std::fs::write(dir.join("report.json"), &j)?;

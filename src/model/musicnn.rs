@@ -158,8 +158,13 @@ impl FrontBranch {
     fn new(conv: Conv, bn: BatchNorm, pad_time: (i64, i64)) -> Result<Self, TchError> {
         let ones = bn.scale.f_ones_like()?;
         let sign = ones.f_where_self(&bn.scale.f_ge(0.0)?, &ones.f_neg()?)?;
+        // Stored as (C, 1, freq, time), for the transposed input (see `apply`).
         let conv = Conv {
-            weight: conv.weight.f_mul(&sign.f_view([-1, 1, 1, 1])?)?,
+            weight: conv
+                .weight
+                .f_mul(&sign.f_view([-1, 1, 1, 1])?)?
+                .f_transpose(2, 3)?
+                .f_contiguous()?,
             bias: conv.bias.f_mul(&sign)?,
         };
         Ok(FrontBranch {
@@ -170,9 +175,16 @@ impl FrontBranch {
         })
     }
 
-    /// `x`: `(N, 1, 187, 96)` normalised input -> `(N, C, 187)`.
-    fn apply(&self, x: &Tensor) -> Result<Tensor, TchError> {
-        let padded = x.f_constant_pad_nd([0, 0, self.pad_time.0, self.pad_time.1])?;
+    /// `xt`: the normalised input transposed, `(N, 1, 96, 187)` (mel, then time) ->
+    /// `(N, C, 187)`.
+    ///
+    /// Why transposed: the conv output is then `(N, C, F, 187)`, and the max over the
+    /// frequency axis reduces a middle dimension with time contiguous inside it, which
+    /// libtorch vectorises; over an innermost axis of 30-96 values it was about a tenth of
+    /// the network's time in a profile (a patch is ~4 % faster now). The sums are the same,
+    /// in another order (differences ~1e-6, within the TensorFlow golden test's bounds).
+    fn apply(&self, xt: &Tensor) -> Result<Tensor, TchError> {
+        let padded = xt.f_constant_pad_nd([self.pad_time.0, self.pad_time.1])?;
         let y = padded.f_conv2d(
             &self.conv.weight,
             Some(&self.conv.bias),
@@ -182,7 +194,7 @@ impl FrontBranch {
             1,
         )?;
         let pooled = y
-            .f_amax([3], false)?
+            .f_amax([2], false)?
             .f_mul(&self.sign.f_view([1, -1, 1])?)?;
         self.bn.apply(&pooled.f_relu()?)
     }
@@ -426,11 +438,12 @@ impl Musicnn {
         let x = patches.f_to_kind(Kind::Float)?.f_to_device(self.device)?;
         // (N, 1, T, F): NCHW with H = time, W = mel.
         let x = self.bn_input.apply(&x.f_unsqueeze(1)?)?;
+        let xt = x.f_transpose(2, 3)?.f_contiguous()?;
 
         let fronts = self
             .front
             .iter()
-            .map(|b| b.apply(&x))
+            .map(|b| b.apply(&xt))
             .collect::<Result<Vec<_>, _>>()?;
         let f = Tensor::f_cat(&fronts, 1)?; // (N, 561, T)
 

@@ -80,17 +80,16 @@ impl StudentNet {
         });
     }
 
+    /// The embedding's standardisation (mean, sd) the head was trained with.
+    pub fn standardisation(&self) -> (&Tensor, &Tensor) {
+        (&self.emb_mean, &self.emb_std)
+    }
+
     /// `(N, 187, 96)` patches -> `(N, 250)`: standardised embedding, then tag logits.
     pub fn raw(&self, x: &Tensor, train: bool) -> Tensor {
         let mut h = self.bn_input.forward_t(&x.unsqueeze(1), train);
         for (conv, bn) in &self.blocks {
-            h = bn.forward_t(&conv.forward(&h), train).relu().max_pool2d(
-                [2, 2],
-                [2, 2],
-                [0, 0],
-                [1, 1],
-                false,
-            );
+            h = max_pool_2x2(&bn.forward_t(&conv.forward(&h), train).relu());
         }
         let pooled = Tensor::cat(
             &[
@@ -109,6 +108,21 @@ impl StudentNet {
         let tags = y.narrow(1, EMBEDDING_DIM as i64, N_TAGS as i64).sigmoid();
         (tags, emb)
     }
+}
+
+/// `max_pool2d` with a 2 x 2 window and stride (floor mode: an odd last row or column is
+/// dropped), as the maximum of strided views, rows first.
+///
+/// Why not `max_pool2d`: libtorch's CPU kernel for this layout took 5-10x longer on these
+/// maps (about 45 % of the student's inference time); the maximum is exact either way, so
+/// the outputs are identical (`max_pool_2x2_equals_max_pool2d`).
+fn max_pool_2x2(h: &Tensor) -> Tensor {
+    let (rows, cols) = (h.size()[2] / 2 * 2, h.size()[3] / 2 * 2);
+    let r = h
+        .slice(2, 0, rows, 2)
+        .maximum(&h.slice(2, 1, rows, 2))
+        .slice(3, 0, cols, 1);
+    r.slice(3, 0, cols, 2).maximum(&r.slice(3, 1, cols, 2))
 }
 
 /// A trained student, loaded for inference.
@@ -144,6 +158,18 @@ impl Student {
 mod tests {
     use super::*;
     use crate::model::musicnn::{N_FRAMES, N_MELS};
+
+    #[test]
+    fn max_pool_2x2_equals_max_pool2d() {
+        tch::manual_seed(3);
+        for (rows, cols) in [(187, 96), (93, 48), (23, 12), (11, 7), (2, 2), (3, 3)] {
+            let h = Tensor::randn([2, 5, rows, cols], (Kind::Float, Device::Cpu));
+            let want = h.max_pool2d([2, 2], [2, 2], [0, 0], [1, 1], false);
+            let got = max_pool_2x2(&h);
+            assert_eq!(got.size(), want.size(), "{rows} x {cols}");
+            assert!(got.equal(&want), "{rows} x {cols}");
+        }
+    }
 
     #[test]
     fn a_saved_student_loads_and_checks_its_input() {

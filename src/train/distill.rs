@@ -32,6 +32,9 @@ pub struct DistillOptions {
     /// Share of the clips held out for validation.
     pub val_share: f64,
     pub seed: u64,
+    /// Warm start: a student saved by an earlier run on the same clips with the same seed
+    /// (so the same held-out clips and standardisation), trained further from its weights.
+    pub init: Option<std::path::PathBuf>,
 }
 
 impl Default for DistillOptions {
@@ -42,6 +45,7 @@ impl Default for DistillOptions {
             lr: 2e-3,
             val_share: 0.1,
             seed: 7,
+            init: None,
         }
     }
 }
@@ -155,9 +159,40 @@ pub fn distill(
     let emb_z = ((&data.emb - &mean) / &std).to_device(device);
     let tags = data.tags.to_device(device);
 
-    let vs = nn::VarStore::new(device);
+    let mut vs = nn::VarStore::new(device);
     let mut net = StudentNet::new(&vs.root());
     net.set_standardisation(&mean.to_device(device), &std.to_device(device));
+    if let Some(init) = &opts.init {
+        let mut loaded = nn::VarStore::new(device);
+        let from = StudentNet::new(&loaded.root());
+        loaded
+            .load(init)
+            .map_err(|e| DistillError::Data(format!("{}: {e}", init.display())))?;
+        // Another split of the clips would standardise the targets differently and hold
+        // out clips the student trained on: refuse it rather than report a false fidelity.
+        let (m0, s0) = from.standardisation();
+        let drift = (m0.to_device(Device::Cpu) - &mean)
+            .abs()
+            .max()
+            .double_value(&[])
+            .max(
+                (s0.to_device(Device::Cpu) - &std)
+                    .abs()
+                    .max()
+                    .double_value(&[]),
+            );
+        // NaN (a corrupt file) fails too.
+        if drift.is_nan() || drift >= 1e-4 {
+            return Err(DistillError::Data(format!(
+                "{} was distilled on other clips or another seed (standardisation differs by \
+                 {drift:.2e}); warm-start only a student of the same run",
+                init.display()
+            )));
+        }
+        vs.copy(&loaded)
+            .map_err(|e| DistillError::Torch(e.to_string()))?;
+        log(&format!("warm start from {}", init.display()));
+    }
     let mut opt = nn::AdamW::default()
         .build(&vs, opts.lr)
         .map_err(|e| DistillError::Torch(e.to_string()))?;
@@ -292,8 +327,9 @@ mod tests {
             lr: 3e-3,
             val_share: 0.25,
             seed: 3,
+            init: None,
         };
-        let (_, report) = distill(&data, &opts, Device::Cpu, |_| {}).expect("distill");
+        let (vs, report) = distill(&data, &opts, Device::Cpu, |_| {}).expect("distill");
         assert_eq!(report.val_patches + report.train_patches, n as usize);
         assert_eq!(report.val_patches, 8 * per as usize);
         assert!(report.val_emb_r2 > 0.5, "{report:?}");
@@ -302,6 +338,32 @@ mod tests {
         assert!(report.best_epoch > 1, "{report:?}");
         let best = report.epochs[report.best_epoch - 1].val_loss;
         assert!(report.epochs.iter().all(|e| e.val_loss >= best));
+
+        // A warm start carries on from the saved weights: its first epoch is already far
+        // better held out than a cold start's first epoch.
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let saved = tmp.path().join("student.safetensors");
+        vs.save(&saved).expect("save");
+        let warm = DistillOptions {
+            epochs: 1,
+            lr: 3e-4,
+            init: Some(saved.clone()),
+            ..opts.clone()
+        };
+        let (_, again) = distill(&data, &warm, Device::Cpu, |_| {}).expect("warm start");
+        assert!(
+            again.epochs[0].val_loss < 0.5 * report.epochs[0].val_loss,
+            "{again:?} vs {report:?}"
+        );
+        // Another seed holds out other clips, which the saved student trained on: refused.
+        let other = DistillOptions { seed: 4, ..warm };
+        match distill(&data, &other, Device::Cpu, |_| {}) {
+            Err(DistillError::Data(m)) => assert!(m.contains("other clips"), "{m}"),
+            r => panic!(
+                "a warm start on other held-out clips was taken: {:?}",
+                r.err()
+            ),
+        }
     }
 
     /// A per-fold student sees only the kept clips' patches, renumbered, rows intact.
