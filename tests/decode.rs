@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use valence::audio::{decode_mono, AudioError, AudioStream, StreamSource};
+use valence::audio::{decode_mono, write_wav_f32, AudioError, AudioStream, StreamSource};
 
 #[test]
 fn sine_from_every_format_has_right_duration_and_frequency() {
@@ -118,28 +118,6 @@ fn truncated_file_decodes_what_is_there() {
     assert!((1.5..2.5).contains(&dur), "half an mp3 gave {dur} s");
 }
 
-/// A 32-bit float WAV (format 3), interleaved; written by hand since Valence only writes PCM.
-fn write_wav_f32(path: &Path, samples: &[f32], rate: u32, channels: u16) {
-    let data_len = (samples.len() * 4) as u32;
-    let mut b = Vec::new();
-    b.extend_from_slice(b"RIFF");
-    b.extend_from_slice(&(36 + data_len).to_le_bytes());
-    b.extend_from_slice(b"WAVEfmt ");
-    b.extend_from_slice(&16u32.to_le_bytes());
-    b.extend_from_slice(&3u16.to_le_bytes());
-    b.extend_from_slice(&channels.to_le_bytes());
-    b.extend_from_slice(&rate.to_le_bytes());
-    b.extend_from_slice(&(rate * channels as u32 * 4).to_le_bytes());
-    b.extend_from_slice(&(channels * 4).to_le_bytes());
-    b.extend_from_slice(&32u16.to_le_bytes());
-    b.extend_from_slice(b"data");
-    b.extend_from_slice(&data_len.to_le_bytes());
-    for s in samples {
-        b.extend_from_slice(&s.to_le_bytes());
-    }
-    std::fs::write(path, b).unwrap();
-}
-
 /// Non-finite samples (a corrupt float file) are silenced in the output, frame by frame, and
 /// the loudness meter, which must not read them, gives no figure; the same file without them
 /// is metered. Stereo downmixed to mono and stereo as it is take the same route.
@@ -159,8 +137,8 @@ fn non_finite_samples_are_silenced_and_not_metered() {
     bad[2 * nan_frame + 1] = f32::NAN;
     bad[2 * inf_frame] = f32::INFINITY;
     let (good_path, bad_path) = (dir.path().join("good.wav"), dir.path().join("bad.wav"));
-    write_wav_f32(&good_path, &clean, rate, 2);
-    write_wav_f32(&bad_path, &bad, rate, 2);
+    write_wav_f32(&good_path, &clean, rate, 2).unwrap();
+    write_wav_f32(&bad_path, &bad, rate, 2).unwrap();
 
     let read = |path: &Path, mono: bool| {
         let mut s = if mono {

@@ -84,21 +84,19 @@ fn a_model_trained_on_a_student_is_analysed_with_it() {
     let st = students.to_str().expect("utf-8");
 
     // One student per outer fold, each without its fold's test clips.
-    let j = ok_json(
-        d,
-        &[
-            "distill",
-            "--manifest",
-            m,
-            "--per-fold",
-            "2",
-            "--epochs",
-            "1",
-            "--out",
-            st,
-            "--json",
-        ],
-    );
+    let distill = [
+        "distill",
+        "--manifest",
+        m,
+        "--per-fold",
+        "2",
+        "--epochs",
+        "1",
+        "--out",
+        st,
+        "--json",
+    ];
+    let j = ok_json(d, &distill);
     let folds = j["folds"].as_array().expect("folds");
     assert_eq!(folds.len(), 2, "{j}");
     let mut excluded = 0;
@@ -116,21 +114,7 @@ fn a_model_trained_on_a_student_is_analysed_with_it() {
         "every clip is some fold's test clip exactly once"
     );
     // A second run keeps the students already there.
-    let again = ok_json(
-        d,
-        &[
-            "distill",
-            "--manifest",
-            m,
-            "--per-fold",
-            "2",
-            "--epochs",
-            "1",
-            "--out",
-            st,
-            "--json",
-        ],
-    );
+    let again = ok_json(d, &distill);
     assert_eq!(again["folds"], j["folds"]);
 
     // The honest cross-validation: fold i reads fold i's student; no model on all rows.

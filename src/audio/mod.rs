@@ -14,7 +14,7 @@ pub use decode::{decode_mono, AudioStream, Decoded, StreamInfo, MAX_DECODE_SECON
 pub use gain::ReplayGainMode;
 pub use playback::{GainHandle, StreamSource};
 pub use resample::MonoResampler;
-pub use wav::write_wav_pcm16;
+pub use wav::{write_wav_f32, write_wav_pcm16};
 
 /// Why audio could not be read. `Clone` + strings so it can travel to the GUI and the database.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

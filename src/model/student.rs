@@ -118,10 +118,7 @@ impl StudentNet {
 /// the outputs are identical (`max_pool_2x2_equals_max_pool2d`).
 fn max_pool_2x2(h: &Tensor) -> Tensor {
     let (rows, cols) = (h.size()[2] / 2 * 2, h.size()[3] / 2 * 2);
-    let r = h
-        .slice(2, 0, rows, 2)
-        .maximum(&h.slice(2, 1, rows, 2))
-        .slice(3, 0, cols, 1);
+    let r = h.slice(2, 0, rows, 2).maximum(&h.slice(2, 1, rows, 2));
     r.slice(3, 0, cols, 2).maximum(&r.slice(3, 1, cols, 2))
 }
 

@@ -163,24 +163,15 @@ pub fn distill(
     let mut net = StudentNet::new(&vs.root());
     net.set_standardisation(&mean.to_device(device), &std.to_device(device));
     if let Some(init) = &opts.init {
-        let mut loaded = nn::VarStore::new(device);
-        let from = StudentNet::new(&loaded.root());
-        loaded
-            .load(init)
+        // Loading fills the net's variables, its stored standardisation included.
+        vs.load(init)
             .map_err(|e| DistillError::Data(format!("{}: {e}", init.display())))?;
         // Another split of the clips would standardise the targets differently and hold
         // out clips the student trained on: refuse it rather than report a false fidelity.
-        let (m0, s0) = from.standardisation();
-        let drift = (m0.to_device(Device::Cpu) - &mean)
-            .abs()
-            .max()
-            .double_value(&[])
-            .max(
-                (s0.to_device(Device::Cpu) - &std)
-                    .abs()
-                    .max()
-                    .double_value(&[]),
-            );
+        let (m0, s0) = net.standardisation();
+        let gap =
+            |a: &Tensor, b: &Tensor| (a.to_device(Device::Cpu) - b).abs().max().double_value(&[]);
+        let drift = gap(m0, &mean).max(gap(s0, &std));
         // NaN (a corrupt file) fails too.
         if drift.is_nan() || drift >= 1e-4 {
             return Err(DistillError::Data(format!(
@@ -189,8 +180,6 @@ pub fn distill(
                 init.display()
             )));
         }
-        vs.copy(&loaded)
-            .map_err(|e| DistillError::Torch(e.to_string()))?;
         log(&format!("warm start from {}", init.display()));
     }
     let mut opt = nn::AdamW::default()
